@@ -1,0 +1,1 @@
+"""Parse and validate chemical representations: compositions, SMILES and SELFIES."""

@@ -1,0 +1,5 @@
+import sys
+
+from chemtl.cli.main import main
+
+sys.exit(main())

@@ -22,6 +22,7 @@ expanded (``Li3Fe2(PO4)3`` -> Li, Fe, P, O); the tokenizers rely on it being det
 
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import dataclass
 from functools import lru_cache
@@ -29,7 +30,11 @@ from functools import lru_cache
 from chemtl.errors import InvalidFormulaError
 
 HYDRATE_SEPARATORS = ("·", "•", "*")
-_TOKEN = re.compile(r"(?P<el>[A-Z][a-z]*)|(?P<num>\d+(?:\.\d*)?|\.\d+)|(?P<open>[(\[])|(?P<close>[)\]])")
+# [0-9], not \d: \d also matches other scripts' digits ("Fe٣"), which float() would accept.
+_TOKEN = re.compile(
+    r"(?P<el>[A-Z][a-z]*)|(?P<num>[0-9]+(?:\.[0-9]*)?|\.[0-9]+)|(?P<open>[(\[])|(?P<close>[)\]])"
+)
+_ELEMENT = re.compile(r"[A-Z][a-z]*")
 _CLOSING = {"(": ")", "[": "]"}
 
 
@@ -134,11 +139,15 @@ def _check_part(formula: str, part: str) -> tuple[float, str]:
     return multiplier, body
 
 
-@lru_cache(maxsize=65536)
 def parse_composition(formula: str) -> ParsedComposition:
     """Parse and validate ``formula``; raise ``InvalidFormulaError`` naming what is wrong."""
-    if not isinstance(formula, str):
+    if not isinstance(formula, str):  # checked before the cache, which needs a hashable key
         raise InvalidFormulaError(f"invalid formula {formula!r}: expected a string")
+    return _parse_composition(formula)
+
+
+@lru_cache(maxsize=65536)
+def _parse_composition(formula: str) -> ParsedComposition:
     text = formula.strip()
     if not text:
         raise InvalidFormulaError(f"invalid formula {formula!r}: empty")
@@ -155,9 +164,15 @@ def parse_composition(formula: str) -> ParsedComposition:
             comp = Composition(body)
         except Exception as exc:  # pymatgen raises several types for malformed input
             raise _fail(text, str(exc) or type(exc).__name__) from None
+        dropped = [el for el in dict.fromkeys(_ELEMENT.findall(body)) if el not in comp]
+        if dropped:  # pymatgen silently drops amounts below Composition.amount_tolerance (1e-8)
+            raise _fail(text, f"amount of {dropped[0]!r} is below {Composition.amount_tolerance:g}")
         for element, amount in comp.items():
             symbol = str(element)
             amounts[symbol] = amounts.get(symbol, 0.0) + float(amount) * multiplier
+    for symbol, amount in amounts.items():
+        if not math.isfinite(amount):
+            raise _fail(text, f"amount of {symbol!r} is too large")
     return ParsedComposition(text, tuple(amounts), tuple(amounts.values()))
 
 

@@ -81,24 +81,33 @@ def selfies_to_smiles(s: str, canonical: bool = False) -> str:
 
 
 def smiles_to_selfies(s: str) -> str:
-    """Encode the SMILES ``s`` (validated with RDKit first) as SELFIES, keeping its atom order.
+    """Encode the SMILES ``s`` (validated with RDKit first) as SELFIES.
 
-    Raise ``InvalidSmilesError`` naming the value when RDKit cannot read ``s`` or the selfies
-    encoder cannot represent it (e.g. a valence beyond selfies' default constraints, ``*`` atoms).
+    The input is encoded as written, keeping its atom order. Where the selfies encoder rejects
+    that spelling but RDKit reads it (RDKit normalises ``N(=O)=O`` nitro groups to charge-separated
+    form, which selfies' valence rules then accept), RDKit's sanitised SMILES in the same atom
+    order is encoded instead. Raise ``InvalidSmilesError`` naming the value when RDKit cannot read
+    ``s`` or neither spelling can be encoded (e.g. ``*`` atoms, a valence beyond selfies' default
+    constraints).
     """
-    parse_smiles(s)
+    from rdkit import Chem
+
+    mol = parse_smiles(s)
     text = s.strip()
     try:
-        encoded = sf.encoder(text, strict=True)
+        return sf.encoder(text, strict=True)
     except sf.EncoderError as exc:
-        reason = " ".join(str(exc).split("\n")[0].split())
-        details = [line.strip() for line in str(exc).splitlines() if line.strip().startswith("[")]
-        if details:
-            reason = f"{reason}: {'; '.join(d.strip('[]') for d in details)}"
-        raise InvalidSmilesError(f"invalid SMILES {s!r}: cannot be encoded as SELFIES: {reason}") from None
-    if not encoded:
-        raise InvalidSmilesError(f"invalid SMILES {s!r}: cannot be encoded as SELFIES")
-    return encoded
+        first_error = exc
+    try:
+        return sf.encoder(Chem.MolToSmiles(mol, canonical=False), strict=True)
+    except sf.EncoderError:
+        pass
+    message = str(first_error)
+    reason = " ".join(message.split("\n")[0].split())
+    details = [line.strip().strip("[]") for line in message.splitlines() if line.strip().startswith("[")]
+    if details:
+        reason = f"{reason}: {'; '.join(dict.fromkeys(details))}"
+    raise InvalidSmilesError(f"invalid SMILES {s!r}: cannot be encoded as SELFIES: {reason}") from None
 
 
 def is_valid_selfies(s: str) -> bool:
@@ -127,5 +136,3 @@ __all__ = [
     "smiles_to_selfies",
     "split_selfies",
 ]
-
-_ = parse_smiles  # re-exported for callers that validate both forms from one module

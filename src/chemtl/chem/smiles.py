@@ -50,7 +50,8 @@ def parse_smiles(s: str) -> Chem.Mol:
         raise _fail(s, "empty")
     if any(c.isspace() for c in text):
         raise _fail(s, "white space inside a SMILES")
-    with rdBase.CaptureErrorLog() as capture:
+    # BlockLogs silences RDKit's warnings; the inner capture still records its errors.
+    with rdBase.BlockLogs(), rdBase.CaptureErrorLog() as capture:
         try:
             mol = Chem.MolFromSmiles(text)
         except Exception as exc:  # RDKit raises only for pathological input; keep it a user error
@@ -92,7 +93,7 @@ def randomize_smiles(s: str, n: int, seed: int) -> list[str]:
     Each is written from a random starting atom and branch order (RDKit ``doRandom``), keeps
     stereochemistry, and canonicalises back to ``canonicalize_smiles(s)``. The list is the same
     for the same ``s``, ``n`` and ``seed`` (any int; RDKit's seed 0 would mean "unseeded", so the
-    seed is mapped to ``seed mod (2**32 - 1) + 1``), and the list for a smaller ``n`` is a prefix
+    seed is mapped to ``seed mod (2**31 - 1) + 1``), and the list for a smaller ``n`` is a prefix
     of the list for a larger one. Entries may repeat, and may equal the canonical form, for small
     molecules with few distinct spellings.
     """
@@ -103,7 +104,7 @@ def randomize_smiles(s: str, n: int, seed: int) -> list[str]:
     mol = parse_smiles(s)
     if n == 0:
         return []
-    rdkit_seed = seed % (2**32 - 1) + 1
+    rdkit_seed = seed % (2**31 - 1) + 1  # RDKit treats seeds <= 0 and >= 2**31 as unseeded
     return list(Chem.MolToRandomSmilesVect(mol, n, randomSeed=rdkit_seed, isomericSmiles=True))
 
 

@@ -1,0 +1,63 @@
+"""Pieces every verb shares: a subparser with examples, and the data-source flags."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import textwrap
+
+KIND_CHOICES = ("composition", "smiles", "selfies")
+
+
+def add_verb(subparsers, name: str, summary: str, description: str, examples: str) -> argparse.ArgumentParser:
+    """A verb's parser: one-line summary in `chemtl --help`, description and examples in its own."""
+    return subparsers.add_parser(
+        name,
+        help=summary,
+        description=textwrap.dedent(description).strip(),
+        epilog="examples:\n" + textwrap.indent(textwrap.dedent(examples).strip(), "  "),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+
+
+def add_data_args(parser: argparse.ArgumentParser, *, target: bool = True) -> None:
+    """--data NAME|FILE and the flags that say how to read a user's csv."""
+    group = parser.add_argument_group("data")
+    group.add_argument(
+        "--data", required=True, metavar="NAME|FILE", help="a registered dataset or a csv file"
+    )
+    group.add_argument("--input-col", metavar="COL", help="column with formulas/SMILES/SELFIES (files)")
+    if target:
+        group.add_argument("--target-col", metavar="COL", help="column with the target (files)")
+    group.add_argument(
+        "--kind", choices=KIND_CHOICES, help="representation; detected from the values if omitted"
+    )
+    group.add_argument("--canonical", action="store_true", help="use canonical SMILES/SELFIES as inputs")
+    group.add_argument(
+        "--skip-invalid",
+        action="store_true",
+        help="skip bad rows instead of refusing the file; they go to a side file with the reason",
+    )
+    group.add_argument("--skipped-out", metavar="FILE", help="where --skip-invalid writes skipped rows")
+    group.add_argument("--limit", type=int, metavar="N", help="only the first N rows")
+
+
+def load_data(args: argparse.Namespace):
+    """Load the dataset the data flags describe (see ``add_data_args``)."""
+    from chemtl.data import load_dataset
+
+    ds = load_dataset(
+        args.data,
+        input_col=args.input_col,
+        target_col=getattr(args, "target_col", None),
+        kind=args.kind,
+        canonical=args.canonical,
+        skip_invalid=args.skip_invalid,
+        skipped_path=args.skipped_out,
+        limit=args.limit,
+    )
+    if ds.info.get("skipped"):
+        sys.stderr.write(
+            f"skipped {ds.info['skipped']} invalid row(s); listed in {ds.info['skipped_path']}\n"
+        )
+    return ds

@@ -1,0 +1,288 @@
+"""`chemtl finetune`: fine-tune a pretrained model directory on a labelled table.
+
+Also home of the training flags that `chemtl pretrain` shares (``add_train_args``,
+``train_config_from_args``).
+"""
+
+from __future__ import annotations
+
+import argparse
+
+from chemtl.cli._common import KIND_CHOICES, add_verb
+
+STRATEGY_NAMES = ("full", "feature", "partial", "scratch", "prompt", "prefix", "lora")
+
+
+def _key_values(items: list[str] | None, flag: str) -> dict:
+    """``["frac=0.8,0.1,0.1", "seed=3"]`` -> ``{"frac": [0.8, 0.1, 0.1], "seed": 3}``."""
+    import json
+
+    from chemtl.errors import ChemtlError
+
+    out: dict = {}
+    for item in items or []:
+        key, sep, value = item.partition("=")
+        if not sep or not key:
+            raise ChemtlError(f"{flag} {item!r}: write KEY=VALUE")
+        parts = [v.strip() for v in value.split(",")]
+        parsed = []
+        for p in parts:
+            try:
+                parsed.append(json.loads(p))
+            except ValueError:
+                parsed.append(p)
+        out[key.strip().replace("-", "_")] = parsed if len(parsed) > 1 else parsed[0]
+    return out
+
+
+def add_train_args(parser: argparse.ArgumentParser, **defaults) -> None:
+    """Optimiser, schedule, stopping, seed, devices, checkpoint and resume flags."""
+    g = parser.add_argument_group("training")
+    g.add_argument(
+        "--lr",
+        type=float,
+        default=defaults.get("lr", 1e-4),
+        help="encoder learning rate (default %(default)s)",
+    )
+    g.add_argument(
+        "--head-lr",
+        type=float,
+        default=defaults.get("head_lr", 1e-3),
+        help="learning rate of the head, prompts and prefixes (default %(default)s; 0: same as --lr)",
+    )
+    g.add_argument(
+        "--lr-decay",
+        type=float,
+        default=1.0,
+        help="layer-wise decay: each layer below the top gets this factor more (default 1: none)",
+    )
+    g.add_argument("--weight-decay", type=float, default=0.01)
+    g.add_argument(
+        "--batch-size",
+        type=int,
+        default=defaults.get("batch_size", 32),
+        help="per process (default %(default)s)",
+    )
+    g.add_argument(
+        "--epochs", type=int, default=defaults.get("epochs", 50), help="most epochs (default %(default)s)"
+    )
+    g.add_argument("--max-steps", type=int, help="most optimiser steps (stops at whichever comes first)")
+    g.add_argument(
+        "--patience",
+        type=int,
+        default=defaults.get("patience", 10),
+        help="early stopping: epochs without a better validation loss (0: off; default %(default)s)",
+    )
+    g.add_argument(
+        "--scheduler", choices=("constant", "linear", "cosine"), default=defaults.get("scheduler", "constant")
+    )
+    g.add_argument("--warmup-steps", type=int, default=defaults.get("warmup_steps", 0))
+    g.add_argument("--grad-clip", type=float, default=1.0, help="gradient norm clip (0: off)")
+    g.add_argument(
+        "--seed", type=int, default=0, help="seeds everything; same seed, same numbers (default 0)"
+    )
+    g.add_argument("--precision", choices=("32", "bf16-mixed"), default="32")
+    g.add_argument("--num-workers", type=int, default=0, help="dataloader worker processes (default 0)")
+    g.add_argument("--no-progress", action="store_true", help="no progress bar (curves still go to logs/)")
+    d = parser.add_argument_group("devices and distribution")
+    d.add_argument(
+        "--devices",
+        type=int,
+        default=1,
+        help="processes (CPU) or GPUs per node; >1 runs DDP (gloo on the CPU) (default 1)",
+    )
+    d.add_argument(
+        "--num-nodes", type=int, default=1, help="nodes of a multi-node run (see docs/DISTRIBUTED.md)"
+    )
+    d.add_argument("--accelerator", choices=("cpu", "gpu", "auto"), default="cpu")
+    r = parser.add_argument_group("checkpoints")
+    r.add_argument(
+        "--checkpoint-every",
+        type=int,
+        default=defaults.get("checkpoint_every", 50),
+        metavar="N",
+        help="write checkpoints/last.ckpt every N steps, besides every epoch (default %(default)s)",
+    )
+    r.add_argument("--resume", action="store_true", help="continue the interrupted run in --out")
+    r.add_argument("--overwrite", action="store_true", help="replace a finished or interrupted run in --out")
+
+
+def train_config_from_args(args: argparse.Namespace):
+    from chemtl.training.config import TrainConfig
+
+    return TrainConfig(
+        lr=args.lr,
+        head_lr=args.head_lr if args.head_lr else None,
+        lr_decay=args.lr_decay,
+        weight_decay=args.weight_decay,
+        batch_size=args.batch_size,
+        max_epochs=args.epochs,
+        max_steps=args.max_steps,
+        patience=args.patience if args.patience else None,
+        seed=args.seed,
+        devices=args.devices,
+        num_nodes=args.num_nodes,
+        accelerator=args.accelerator,
+        precision=args.precision,
+        num_workers=args.num_workers,
+        scheduler=args.scheduler,
+        warmup_steps=args.warmup_steps,
+        grad_clip=args.grad_clip if args.grad_clip else None,
+        checkpoint_every_n_steps=args.checkpoint_every,
+        progress_bar=not args.no_progress,
+    )
+
+
+def register(subparsers) -> None:
+    parser = add_verb(
+        subparsers,
+        "finetune",
+        "fine-tune a pretrained model on a labelled table (full, feature, partial, scratch, prompt, prefix, lora)",
+        """
+        Fine-tune the encoder in --model on the --target column of --data with a transfer
+        strategy. Regression targets are standardised internally and reported in your units.
+        Training stops early on the validation loss and keeps the best weights; the same
+        command and --seed give the same numbers on the CPU.
+
+        --out DIR becomes a model directory (use it with `chemtl predict`) and holds
+        metrics.json, predictions.csv, manifest.json, train_config.json, logs/metrics.csv
+        (curves) and checkpoints/last.ckpt. After an interruption, run the same command with
+        --resume to finish with the numbers an uninterrupted run gives. --devices 2 runs two
+        DDP processes on the CPU; torchrun and multi-node: docs/DISTRIBUTED.md.
+        """,
+        """
+        chemtl finetune --model models/comp-mlm --data matbench_expt_gap --target target \\
+            --strategy partial --trainable-layers 2 --split matbench --fold 0 --out runs/gap
+        chemtl finetune --model models/smiles-mlm --data esol --target target --strategy lora \\
+            --lora-r 8 --split scaffold --out runs/esol-lora
+        chemtl finetune --model models/comp-mlm --data my.csv --target gap --strategy full \\
+            --lr 5e-5 --head-lr 1e-3 --lr-decay 0.8 --out runs/mine
+        chemtl finetune ... --out runs/mine --resume          # after a crash or a kill
+        chemtl finetune ... --devices 2                       # two DDP processes on the CPU
+        """,
+    )
+    parser.add_argument(
+        "--model", required=True, metavar="DIR", help="a pretrained (or fine-tuned) model directory"
+    )
+    parser.add_argument("--out", required=True, metavar="DIR", help="the run directory to write")
+    data = parser.add_argument_group("data")
+    data.add_argument("--data", required=True, metavar="NAME|FILE", help="a registered dataset or a csv file")
+    data.add_argument("--target", "--target-col", dest="target", metavar="COL", help="the target column")
+    data.add_argument("--input-col", metavar="COL", help="column with formulas/SMILES/SELFIES (files)")
+    data.add_argument("--kind", choices=KIND_CHOICES, help="representation (default: the model's)")
+    data.add_argument("--task", choices=("regression", "classification"), help="default: from the data")
+    data.add_argument(
+        "--skip-invalid", action="store_true", help="skip invalid rows instead of refusing the file"
+    )
+    data.add_argument(
+        "--max-length", type=int, default=256, help="tokens per input, with [CLS]/[SEP] (default 256)"
+    )
+    split = parser.add_argument_group("split")
+    split.add_argument(
+        "--split",
+        default="random",
+        metavar="METHOD",
+        help="random (default), matbench, kfold, scaffold, shipped, ... (see `chemtl split --help`)",
+    )
+    split.add_argument(
+        "--split-param",
+        action="append",
+        metavar="KEY=VALUE",
+        help="a parameter of the split method, e.g. frac=0.8,0.1,0.1 (repeatable)",
+    )
+    split.add_argument("--fold", type=int, help="which fold of a k-fold split (matbench: 0-4)")
+    split.add_argument(
+        "--val-frac",
+        type=float,
+        default=0.1,
+        help="validation share carved from train when the split has none (default 0.1)",
+    )
+    split.add_argument("--split-seed", type=int, default=0, help="seed of the split (default 0)")
+    split.add_argument(
+        "--split-file", metavar="FILE", help="a split saved by `chemtl split` instead of --split"
+    )
+    strat = parser.add_argument_group("transfer strategy")
+    strat.add_argument(
+        "--strategy",
+        default="full",
+        metavar="NAME",
+        help=f"one of {', '.join(STRATEGY_NAMES)} (default full)",
+    )
+    strat.add_argument(
+        "--trainable-layers", type=int, metavar="K", help="partial: train the top K encoder layers"
+    )
+    strat.add_argument("--lora-r", type=int, help="lora: rank (default 8)")
+    strat.add_argument("--lora-alpha", type=float, help="lora: scaling numerator (default 16)")
+    strat.add_argument("--lora-dropout", type=float, help="lora: dropout (default 0.1)")
+    strat.add_argument(
+        "--lora-targets", metavar="NAMES", help="lora: comma-separated module names (default query,value)"
+    )
+    strat.add_argument("--num-virtual-tokens", type=int, help="prompt/prefix: virtual tokens (default 10)")
+    strat.add_argument("--prompt-init", choices=("random", "vocab"), help="prompt: initialisation")
+    strat.add_argument(
+        "--prefix-projection", action="store_true", help="prefix: reparameterise through an MLP"
+    )
+    strat.add_argument("--prefix-hidden-size", type=int, help="prefix: MLP width")
+    strat.add_argument("--init-seed", type=int, help="scratch: seed of the re-initialisation")
+    add_train_args(parser)
+    parser.set_defaults(func=run)
+
+
+def strategy_config_from_args(args: argparse.Namespace):
+    from chemtl.transfer import StrategyConfig
+
+    options = {
+        "trainable_layers": args.trainable_layers,
+        "lora_r": args.lora_r,
+        "lora_alpha": args.lora_alpha,
+        "lora_dropout": args.lora_dropout,
+        "lora_target_modules": tuple(t.strip() for t in args.lora_targets.split(","))
+        if args.lora_targets
+        else None,
+        "num_virtual_tokens": args.num_virtual_tokens,
+        "prompt_init": args.prompt_init,
+        "prefix_projection": args.prefix_projection or None,
+        "prefix_hidden_size": args.prefix_hidden_size,
+        "init_seed": args.init_seed,
+    }
+    given = {k: v for k, v in options.items() if v is not None}
+    if "lora_alpha" in given and float(given["lora_alpha"]).is_integer():
+        given["lora_alpha"] = int(given["lora_alpha"])
+    return StrategyConfig(name=args.strategy, **given)
+
+
+def run(args: argparse.Namespace) -> int:
+    import sys
+
+    from chemtl.pipelines.finetune import finetune
+    from chemtl.training.config import DataConfig
+
+    strategy = strategy_config_from_args(args)
+    data = DataConfig(
+        dataset=args.data,
+        input_col=args.input_col,
+        target_col=args.target,
+        kind=args.kind,
+        task=args.task,
+        split=args.split,
+        split_params=_key_values(args.split_param, "--split-param"),
+        fold=args.fold,
+        val_frac=args.val_frac,
+        split_seed=args.split_seed,
+        split_file=args.split_file,
+        max_length=args.max_length,
+        skip_invalid=args.skip_invalid,
+    )
+    train = train_config_from_args(args)
+    result = finetune(
+        args.model, data, train, strategy, args.out, resume=args.resume, overwrite=args.overwrite
+    )
+    if result.is_global_zero and result.metrics is not None:
+        m = result.metrics
+        scores = ", ".join(f"{k} {v:.4g}" for k, v in (m["test"] or {}).items() if v is not None)
+        sys.stdout.write(
+            f"{m['strategy']} on {m['dataset']} ({m['task']}, {m['n_train']}/{m['n_val']}/{m['n_test']} rows): "
+            f"test {scores}; best epoch {m['best_epoch']} of {m['epochs_run']}, {m['train_seconds']:.1f} s, "
+            f"peak RSS {m['peak_rss_mb']:.0f} MB -> {args.out}\n"
+        )
+    return 0

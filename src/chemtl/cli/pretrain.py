@@ -1,0 +1,177 @@
+"""`chemtl pretrain`: pretrain an encoder on an unlabelled corpus (or multi-task on labelled sources)."""
+
+from __future__ import annotations
+
+import argparse
+
+from chemtl.cli._common import KIND_CHOICES, add_verb
+from chemtl.cli.finetune import _key_values, add_train_args, train_config_from_args
+
+
+def register(subparsers) -> None:
+    parser = add_verb(
+        subparsers,
+        "pretrain",
+        "pretrain an encoder on compositions or SMILES (masked tokens, contrastive, multi-task)",
+        """
+        Pretrain a BERT-style encoder of --size on --corpus (a registered corpus such as
+        moses or inorganic_corpus, or a file: csv with a header, or txt/smi with one string
+        per line). The corpus streams through a bounded shuffle buffer, so memory does not
+        grow with its size. --objective mlm (masked tokens; for compositions also their
+        amounts), contrastive (NT-Xent between two augmented views) or mlm,contrastive
+        (summed). --mask random | element-group (compositions) | span (SMILES).
+
+        --supervised DATASET[:TARGET],... instead runs multi-task regression on labelled
+        sources (e.g. band gap and formation energy) as an intermediate stage, starting from
+        --init (a pretrained directory) or from random weights.
+
+        --out DIR is a model directory (config.json, model.safetensors, tokenizer, chemtl.json)
+        that `chemtl finetune --model DIR` and `AutoModel.from_pretrained(DIR)` read, plus
+        metrics.json, manifest.json, logs/ and checkpoints/ (--resume continues a run).
+        """,
+        """
+        chemtl pretrain --corpus inorganic_corpus --kind composition --size small --mask element-group \\
+            --epochs 3 --out models/comp-mlm
+        chemtl pretrain --corpus moses --kind smiles --size small --mask span --max-steps 20000 \\
+            --out models/smiles-mlm
+        chemtl pretrain --corpus moses --kind smiles --objective mlm,contrastive --limit 100000 --out models/smiles-mc
+        chemtl pretrain --corpus my_formulas.txt --kind composition --size tiny --max-steps 100 --out models/t
+        chemtl pretrain --supervised matbench_mp_gap,matbench_mp_e_form --init models/comp-mlm --out models/comp-mt
+        chemtl pretrain ... --out models/comp-mlm --resume     # after an interruption
+        """,
+    )
+    src = parser.add_argument_group("corpus")
+    src.add_argument("--corpus", metavar="NAME|FILE", help="registered corpus or a file")
+    src.add_argument(
+        "--input-col", metavar="COL", help="column of a csv corpus (default: formula/smiles/... or the first)"
+    )
+    src.add_argument("--limit", type=int, metavar="N", help="only the first N rows of the corpus")
+    src.add_argument(
+        "--buffer-size", type=int, default=10_000, help="shuffle buffer rows (default 10000; 0: corpus order)"
+    )
+    src.add_argument(
+        "--supervised",
+        metavar="DATASET[:TARGET],...",
+        help="multi-task regression on these labelled datasets instead of a corpus",
+    )
+    mdl = parser.add_argument_group("model")
+    mdl.add_argument(
+        "--kind", choices=KIND_CHOICES, default="composition", help="representation (default composition)"
+    )
+    mdl.add_argument("--size", default="small", help="tiny, small (default) or base")
+    mdl.add_argument(
+        "--model-option",
+        action="append",
+        metavar="KEY=VALUE",
+        help="override a model config field, e.g. pooling=mean (repeatable)",
+    )
+    mdl.add_argument(
+        "--init", metavar="DIR", help="start from this model directory instead of random weights"
+    )
+    mdl.add_argument(
+        "--tokenizer", metavar="DIR", help="a saved chemtl tokenizer instead of the shipped default"
+    )
+    obj = parser.add_argument_group("objective")
+    obj.add_argument("--objective", default="mlm", help="mlm, contrastive or mlm,contrastive (default mlm)")
+    obj.add_argument("--mask", choices=("random", "element-group", "span"), default="random")
+    obj.add_argument("--mask-prob", type=float, default=0.15, help="share of tokens masked (default 0.15)")
+    obj.add_argument("--contrastive-weight", type=float, default=1.0)
+    obj.add_argument("--temperature", type=float, default=0.1, help="NT-Xent temperature (default 0.1)")
+    obj.add_argument("--max-length", type=int, default=128, help="tokens per input (default 128)")
+    obj.add_argument(
+        "--val-rows", type=int, default=1000, help="corpus rows held out for validation (default 1000)"
+    )
+    parser.add_argument("--out", required=True, metavar="DIR", help="the model directory to write")
+    add_train_args(
+        parser,
+        lr=5e-4,
+        head_lr=0,
+        batch_size=64,
+        epochs=1,
+        patience=0,
+        scheduler="linear",
+        warmup_steps=100,
+        checkpoint_every=200,
+    )
+    parser.set_defaults(func=run)
+
+
+def _supervised_sources(spec: str) -> list[tuple[str, str | None]]:
+    from chemtl.errors import ChemtlError
+
+    out = []
+    for item in spec.split(","):
+        name, _, target = item.strip().partition(":")
+        if not name:
+            raise ChemtlError(f"--supervised {spec!r}: empty dataset name")
+        out.append((name, target or None))
+    return out
+
+
+def run(args: argparse.Namespace) -> int:
+    import sys
+
+    from chemtl.errors import ChemtlError
+    from chemtl.training.config import ModelConfig, PretrainConfig
+
+    train = train_config_from_args(args)
+    model = ModelConfig(
+        size=args.size, kind=args.kind, overrides=_key_values(args.model_option, "--model-option")
+    )
+    if args.supervised:
+        if args.corpus:
+            raise ChemtlError("give --corpus or --supervised, not both")
+        from chemtl.pipelines.pretrain import supervised_pretrain
+        from chemtl.training.config import DataConfig
+
+        sources = [
+            DataConfig(dataset=name, target_col=target, max_length=args.max_length, split_seed=args.seed)
+            for name, target in _supervised_sources(args.supervised)
+        ]
+        result = supervised_pretrain(
+            sources,
+            model,
+            train,
+            args.out,
+            init_from=args.init,
+            val_frac=0.1,
+            resume=args.resume,
+            overwrite=args.overwrite,
+        )
+    else:
+        if not args.corpus:
+            raise ChemtlError("name a --corpus (or --supervised datasets)")
+        from chemtl.pipelines.pretrain import pretrain
+
+        config = PretrainConfig(
+            objectives=args.objective,
+            mask=args.mask,
+            mask_prob=args.mask_prob,
+            contrastive_weight=args.contrastive_weight,
+            temperature=args.temperature,
+            max_length=args.max_length,
+            val_rows=args.val_rows,
+        )
+        result = pretrain(
+            args.corpus,
+            model,
+            train,
+            config,
+            args.out,
+            input_col=args.input_col,
+            limit=args.limit,
+            init_from=args.init,
+            tokenizer_dir=args.tokenizer,
+            buffer_size=args.buffer_size,
+            resume=args.resume,
+            overwrite=args.overwrite,
+        )
+    if result.is_global_zero and result.metrics is not None:
+        m = result.metrics
+        val = m.get("val_loss")
+        sys.stdout.write(
+            f"pretrained {m['global_step']} steps ({m['epochs_run']} epochs) in {m['train_seconds']:.1f} s, "
+            f"validation loss {'n/a' if val is None else format(val, '.4g')}, peak RSS {m['peak_rss_mb']:.0f} MB "
+            f"-> {args.out}\n"
+        )
+    return 0

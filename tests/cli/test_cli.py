@@ -1,0 +1,241 @@
+"""The CLI verbs of the foundation: exact output, one-line errors, exit codes, no partial files."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from chemtl.cli.main import main
+
+
+def run(capsys, *argv: str) -> tuple[int, str, str]:
+    code = main(list(argv))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_help_lists_every_verb(capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        main(["--help"])
+    out = capsys.readouterr().out
+    assert exit_info.value.code == 0
+    for verb in ("tokenize", "datasets", "split", "vocab", "demo"):
+        assert f"    {verb} " in out
+
+
+@pytest.mark.parametrize("verb", ["tokenize", "datasets", "split", "vocab", "demo"])
+def test_each_verb_help_has_examples(capsys, verb):
+    with pytest.raises(SystemExit):
+        main([verb, "--help"])
+    out = capsys.readouterr().out
+    assert "examples:\n  chemtl " + verb in out
+
+
+def test_tokenize_composition_text(capsys):
+    code, out, err = run(capsys, "tokenize", "--kind", "composition", "Fe2O3", "(Ba0.5Sr0.5)TiO3")
+    assert code == 0 and err == ""
+    assert out.splitlines() == [
+        "Fe2O3\t[CLS] Fe:0.4 O:0.6 [SEP]\t2 30 12 3",
+        "(Ba0.5Sr0.5)TiO3\t[CLS] Ba:0.1 Sr:0.1 Ti:0.2 O:0.6 [SEP]\t2 60 42 26 12 3",
+    ]
+
+
+def test_tokenize_composition_json(capsys):
+    code, out, _ = run(capsys, "tokenize", "--kind", "composition", "Li3Fe2(PO4)3", "--json")
+    assert code == 0
+    assert json.loads(out) == [
+        {
+            "input": "Li3Fe2(PO4)3",
+            "tokens": ["[CLS]", "Li", "Fe", "P", "O", "[SEP]"],
+            "ids": [2, 7, 30, 19, 12, 3],
+            "fractions": [0.0, 0.15, 0.1, 0.15, 0.6, 0.0],
+            "elements": {"Li": 0.15, "Fe": 0.1, "P": 0.15, "O": 0.6},
+        }
+    ]
+
+
+def test_tokenize_repeat_mode(capsys):
+    code, out, _ = run(capsys, "tokenize", "--kind", "composition", "--mode", "repeat", "Fe2O3", "--json")
+    assert code == 0
+    assert json.loads(out)[0]["tokens"] == ["[CLS]", "Fe", "Fe", "O", "O", "O", "[SEP]"]
+
+
+def test_tokenize_smiles_detected_and_unknown_reported(capsys):
+    code, out, err = run(capsys, "tokenize", "ClCBr", "C[Xe@@]")
+    assert code == 0
+    lines = out.splitlines()
+    assert lines[0].split("\t")[1] == "[CLS] Cl C Br [SEP]"
+    assert lines[1].split("\t")[1] == "[CLS] C [UNK] [SEP]"
+    assert err == "warning: 1 out-of-vocabulary token(s) encoded as [UNK] in 1 string(s): '[Xe@@]' x1\n"
+
+
+@pytest.mark.parametrize(
+    "argv, message",
+    [
+        (
+            ["tokenize", "--kind", "composition", "Xx2O"],
+            "error: invalid formula 'Xx2O': unknown element 'Xx'\n",
+        ),
+        (["tokenize", "--kind", "composition", "H2O0"], "error: invalid formula 'H2O0': zero amount '0'\n"),
+        (
+            ["datasets", "show", "nope"],
+            "error: unknown dataset 'nope' (`chemtl datasets list` shows all; a file needs its path)\n",
+        ),
+        (
+            ["split", "--data", "matbench_expt_gap", "--method", "leave_element_out"],
+            "error: --method leave_element_out needs --elements\n",
+        ),
+    ],
+)
+def test_user_errors_are_one_line(capsys, argv, message):
+    code, out, err = run(capsys, *argv)
+    assert code == 2
+    assert err == message
+
+
+def test_bad_flag_value_is_one_line(capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        main(["tokenize", "--kind", "protein", "AAA"])
+    err = capsys.readouterr().err
+    assert exit_info.value.code == 2
+    assert err.count("\n") == 1
+    assert "invalid choice: 'protein'" in err
+
+
+def test_console_script_exit_code_and_no_traceback(tmp_path):
+    bad = tmp_path / "bad.csv"
+    bad.write_text("formula,target\nFe2O3,1.0\nXx2O,2.0\n")
+    proc = subprocess.run(
+        [sys.executable, "-m", "chemtl", "datasets", "show", "--data", str(bad)],
+        capture_output=True,
+        text=True,
+    )
+    assert proc.returncode == 2
+    assert "Traceback" not in proc.stderr
+    assert proc.stderr.count("\n") == 1
+    assert "row 2" in proc.stderr and "'Xx2O'" in proc.stderr
+
+
+def test_datasets_list_has_the_registry(capsys):
+    code, out, _ = run(capsys, "datasets", "list", "--json")
+    names = {row["name"] for row in json.loads(out)}
+    required = {
+        "matbench_expt_gap",
+        "matbench_mp_gap",
+        "matbench_mp_e_form",
+        "matbench_expt_is_metal",
+        "matbench_glass",
+        "matbench_steels",
+        "castelli_perovskites",
+        "oqmd_bandgap",
+        "inorganic_corpus",
+        "esol",
+        "freesolv",
+        "lipophilicity",
+        "moses",
+        "solubility_classes",
+    }
+    assert code == 0
+    assert required <= names
+    assert sum(name.startswith("moleculeace_CHEMBL") for name in names) == 30
+
+
+def test_datasets_show_expt_gap(capsys):
+    code, out, _ = run(capsys, "datasets", "show", "matbench_expt_gap", "--json")
+    summary = json.loads(out)
+    assert code == 0
+    assert summary["rows"] == 4604
+    assert summary["sha256"] == "3de82c37f1db3ab9bbd92366c96633f131913ded5db0969eb36216bdd11cef2f"
+    assert summary["elements"]["distinct"] == 81
+
+
+def test_export_then_skip_invalid(capsys, tmp_path):
+    data = tmp_path / "mixed.csv"
+    data.write_text("formula,gap\nFe2O3,2.1\nXx2O,1.0\nNaN,0.5\n")
+    out_csv = tmp_path / "out.csv"
+    code, _, err = run(
+        capsys, "datasets", "export", "--data", str(data), "--target-col", "gap", "--out", str(out_csv)
+    )
+    assert code == 2 and not out_csv.exists()
+    assert "row 2" in err and "Xx2O" in err
+    skipped = tmp_path / "skipped.csv"
+    code, out, err = run(
+        capsys,
+        "datasets",
+        "export",
+        "--data",
+        str(data),
+        "--target-col",
+        "gap",
+        "--skip-invalid",
+        "--skipped-out",
+        str(skipped),
+        "--out",
+        str(out_csv),
+    )
+    assert code == 0
+    assert out_csv.read_text().splitlines()[1:] == ["Fe2O3,2.1", "NaN,0.5"]
+    assert skipped.exists()
+    assert err == f"skipped 1 invalid row(s); listed in {skipped}\n"
+
+
+def test_split_matbench_fold_sizes(capsys, tmp_path):
+    out_json = tmp_path / "folds.json"
+    code, out, _ = run(
+        capsys, "split", "--data", "matbench_expt_gap", "--method", "matbench", "--out", str(out_json)
+    )
+    assert code == 0
+    payload = json.loads(out_json.read_text())
+    assert [s["sizes"]["test"] for s in payload["splits"]] == [921, 921, 921, 921, 920]
+    assert out.splitlines()[-1] == f"wrote {out_json}"
+
+
+def test_split_refuses_leakage_and_writes_nothing(capsys, tmp_path):
+    out_json = tmp_path / "split.json"
+    code, _, err = run(
+        capsys, "split", "--data", "matbench_expt_gap", "--method", "random", "--out", str(out_json)
+    )
+    assert code == 2
+    assert not out_json.exists()
+    assert "Cu9S5" in err and "--allow-leakage" in err
+    code, _, _ = run(
+        capsys,
+        "split",
+        "--data",
+        "matbench_expt_gap",
+        "--method",
+        "random",
+        "--allow-leakage",
+        "--out",
+        str(out_json),
+    )
+    assert code == 0 and out_json.exists()
+
+
+def test_vocab_build_round_trip(capsys, tmp_path):
+    corpus = tmp_path / "smiles.csv"
+    corpus.write_text("smiles\nCCO\nCCCl\nc1ccccc1Br\n")
+    out_dir = tmp_path / "tok"
+    code, out, _ = run(capsys, "vocab", "build", "--data", str(corpus), "--out", str(out_dir))
+    assert code == 0
+    assert out.startswith("smiles vocabulary: 11 tokens (5 special) from 3 strings")
+    code, out, _ = run(capsys, "tokenize", "--tokenizer", str(out_dir), "CCCl", "--json")
+    assert json.loads(out)[0]["tokens"] == ["[CLS]", "C", "C", "Cl", "[SEP]"]
+
+
+def test_import_chemtl_is_light():
+    code = "import sys, chemtl, chemtl.cli.main; print('torch' in sys.modules, 'transformers' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.split() == ["False", "False"]
+
+
+def test_demo_runs(capsys):
+    code, out, _ = run(capsys, "demo")
+    assert code == 0
+    assert "Fe2O3                [CLS] Fe:0.4 O:0.6 [SEP]" in out
+    assert "matbench fold 4: train/val/test 3684/0/920" in out
+    assert Path.cwd().joinpath("mixed.skipped.csv").exists() is False

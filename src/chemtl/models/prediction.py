@@ -1,0 +1,101 @@
+"""``ChemtlForPropertyPrediction``: the encoder's pooled embedding -> MLP head -> properties.
+
+One class for regression (one or several targets; NaN targets are skipped, so sparsely labelled
+properties can train together as multi-task supervised pretraining), single-label classification
+and multi-label classification, chosen by ``config.problem_type`` and ``config.num_labels`` as in
+Hugging Face. When ``problem_type`` is None it is read from the labels: floating-point labels mean
+regression, integer labels single-label classification (Hugging Face would also guess multi-label
+classification for float labels with ``num_labels > 1``; chemtl reads those as multi-task regression).
+
+Registered as ``AutoModelForSequenceClassification`` for ``model_type="chemtl"``; the head is the
+``classifier`` attribute, the name PEFT keeps trainable for ``TaskType.SEQ_CLS``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+from transformers.utils import ModelOutput
+
+from chemtl.models.configuration import ChemtlConfig
+from chemtl.models.encoder import ChemtlModel, ChemtlPreTrainedModel, PrefixKeyValues
+from chemtl.models.heads import ChemtlHead
+from chemtl.models.losses import property_loss
+
+
+@dataclass
+class ChemtlPropertyOutput(ModelOutput):
+    """loss (when labels are given), logits (B, num_labels), pooler_output (B, d), hidden_states."""
+
+    loss: torch.Tensor | None = None
+    logits: torch.Tensor | None = None
+    pooler_output: torch.Tensor | None = None
+    hidden_states: tuple[torch.Tensor, ...] | None = None
+
+
+def resolve_problem_type(config: ChemtlConfig, labels: torch.Tensor) -> str:
+    if config.problem_type is not None:
+        return config.problem_type
+    if labels.dtype.is_floating_point or config.num_labels == 1:
+        return "regression"
+    return "single_label_classification"
+
+
+class ChemtlForPropertyPrediction(ChemtlPreTrainedModel):
+    """Encoder + ``classifier`` MLP (dropout, hidden layer, GELU, dropout, linear to ``num_labels``)."""
+
+    # pretraining checkpoints also hold these heads; loading only the encoder is the point
+    _keys_to_ignore_on_load_unexpected = [
+        r"(^|\.)lm_head\.",
+        r"(^|\.)amount_head\.",
+        r"(^|\.)projection_head\.",
+    ]
+
+    def __init__(self, config: ChemtlConfig) -> None:
+        super().__init__(config)
+        self.num_labels = config.num_labels
+        self.chemtl = ChemtlModel(config)
+        hidden = config.classifier_hidden_size or config.hidden_size
+        self.classifier = ChemtlHead(
+            config.hidden_size, hidden, config.num_labels, dropout=config.classifier_dropout
+        )
+        self.post_init()
+
+    def forward(
+        self,
+        input_ids: torch.Tensor | None = None,
+        attention_mask: torch.Tensor | None = None,
+        fractions: torch.Tensor | None = None,
+        labels: torch.Tensor | None = None,
+        inputs_embeds: torch.Tensor | None = None,
+        prefix_key_values: PrefixKeyValues | None = None,
+        output_hidden_states: bool | None = None,
+        output_attentions: bool | None = None,
+        return_dict: bool | None = None,
+    ) -> ChemtlPropertyOutput | tuple:
+        """``labels``: (B,) or (B, num_labels) floats for regression (NaN = missing), (B,) class ids
+        for single-label classification, (B, num_labels) 0/1 for multi-label classification."""
+        return_dict = return_dict if return_dict is not None else self.config.return_dict
+        out = self.chemtl(
+            input_ids=input_ids,
+            attention_mask=attention_mask,
+            fractions=fractions,
+            inputs_embeds=inputs_embeds,
+            prefix_key_values=prefix_key_values,
+            output_hidden_states=output_hidden_states,
+            output_attentions=output_attentions,
+            return_dict=True,
+        )
+        logits = self.classifier(out.pooler_output)  # (B, num_labels)
+        loss = None
+        if labels is not None:
+            loss = property_loss(logits, labels.to(logits.device), resolve_problem_type(self.config, labels))
+        output = ChemtlPropertyOutput(
+            loss=loss, logits=logits, pooler_output=out.pooler_output, hidden_states=out.hidden_states
+        )
+        return output if return_dict else output.to_tuple()
+
+
+# The Hugging Face task name, for code that looks for it.
+ChemtlForSequenceClassification = ChemtlForPropertyPrediction

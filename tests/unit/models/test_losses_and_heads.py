@@ -1,0 +1,139 @@
+from __future__ import annotations
+
+import math
+
+import pytest
+import torch
+
+from chemtl.models import (
+    ChemtlConfig,
+    ChemtlForMaskedLM,
+    ChemtlForPretraining,
+    ChemtlForPropertyPrediction,
+    nt_xent,
+)
+from chemtl.models.losses import amount_loss, property_loss
+
+
+def test_nt_xent_hand_computed():
+    z1 = torch.tensor([[1.0, 0.0], [0.0, 1.0]])
+    z2 = 3 * z1  # same directions: cosine 1 with the partner, 0 with the other item
+    # each anchor: logits (over the 3 others) 0/0.5, 1/0.5, 0/0.5 -> -log(e^2 / (e^2 + 2))
+    assert nt_xent(z1, z2, temperature=0.5).item() == pytest.approx(math.log(1 + 2 * math.exp(-2)), abs=1e-6)
+    swapped = nt_xent(z1, z2.flip(0), temperature=0.5)  # partners orthogonal, the other item aligned
+    assert swapped.item() == pytest.approx(math.log(1 + math.exp(2) + 1) - 0.0, abs=1e-6)
+
+
+def test_amount_loss_in_log_space():
+    logits = torch.logit(torch.tensor([[0.5, 0.01]]))
+    target = torch.tensor([[0.5, 0.001]])
+    selected = torch.tensor([[False, True]])
+    assert amount_loss(logits, target, selected, "log_mse").item() == pytest.approx(
+        math.log(10) ** 2, rel=1e-5
+    )
+    assert amount_loss(logits, target, selected, "mse").item() == pytest.approx(0.009**2, rel=1e-4)
+    assert amount_loss(logits, target, torch.zeros_like(selected), "mse").item() == 0.0
+
+
+def test_property_loss_skips_nan_targets():
+    logits = torch.tensor([[1.0, 2.0], [3.0, 4.0]])
+    labels = torch.tensor([[2.0, float("nan")], [float("nan"), 6.0]])
+    assert property_loss(logits, labels, "regression").item() == pytest.approx((1 + 4) / 2)
+    assert property_loss(logits, torch.full((2, 2), float("nan")), "regression").item() == 0.0
+    ce = property_loss(logits, torch.tensor([1, -100]), "single_label_classification")
+    assert ce.item() == pytest.approx(math.log(1 + math.exp(-1)), rel=1e-5)
+
+
+def _masked(batch, positions):
+    """Mask the given (row, col) positions: [MASK] id, fraction 0, labels and fraction_labels."""
+    labels = torch.full_like(batch["input_ids"], -100)
+    out = {k: v.clone() for k, v in batch.items()}
+    for r, c in positions:
+        labels[r, c] = batch["input_ids"][r, c]
+        out["input_ids"][r, c] = 4
+    out["labels"] = labels
+    if "fractions" in batch:
+        selected = labels != -100
+        out["fraction_labels"] = batch["fractions"].masked_fill(~selected, 0.0)
+        out["fractions"] = batch["fractions"].masked_fill(selected, 0.0)
+    return out
+
+
+def test_joint_amount_loss_for_compositions_only(composition_batch, smiles_batch):
+    torch.manual_seed(0)
+    comp = ChemtlForMaskedLM(ChemtlConfig.from_size("tiny", "composition", amount_loss_weight=0.5))
+    out = comp(**_masked(composition_batch, [(0, 1), (1, 2), (2, 4), (3, 3)]))
+    assert out.amount_loss is not None and out.amount_loss > 0
+    assert out.loss.item() == pytest.approx((out.mlm_loss + 0.5 * out.amount_loss).item(), rel=1e-6)
+    assert out.logits.shape == (4, 8, 123) and out.fraction_predictions.shape == (4, 8)
+    smiles = ChemtlForMaskedLM(ChemtlConfig.from_size("tiny", "smiles", 40))
+    assert smiles.amount_head is None
+    out = smiles(**_masked(smiles_batch, [(0, 1), (1, 2), (2, 4), (3, 3)]))
+    assert out.amount_loss is None and out.fraction_predictions is None
+    assert out.loss.item() == pytest.approx(out.mlm_loss.item())
+    with pytest.raises(ValueError, match="fraction_labels"):
+        batch = _masked(composition_batch, [(0, 1)])
+        comp(**{k: v for k, v in batch.items() if k != "fraction_labels"})
+
+
+def test_tiny_masked_lm_overfits_one_batch(composition_batch):
+    torch.manual_seed(0)
+    config = ChemtlConfig.from_size(
+        "tiny", "composition", hidden_dropout_prob=0.0, attention_dropout_prob=0.0
+    )
+    model = ChemtlForMaskedLM(config).train()
+    batch = _masked(composition_batch, [(0, 1), (1, 2), (2, 3), (3, 2)])
+    optimizer = torch.optim.AdamW(model.parameters(), lr=3e-3)
+    first = None
+    for _ in range(100):
+        out = model(**batch)
+        first = first if first is not None else out.loss.item()
+        optimizer.zero_grad()
+        out.loss.backward()
+        optimizer.step()
+    assert first > 4.0  # about log(123) + the amount error
+    assert out.mlm_loss.item() < 0.1 and out.amount_loss.item() < 0.01
+
+
+def test_pretraining_sums_masked_and_contrastive_losses(composition_batch):
+    torch.manual_seed(0)
+    config = ChemtlConfig.from_size("tiny", "composition", mlm_loss_weight=1.0, contrastive_loss_weight=0.3)
+    model = ChemtlForPretraining(config)
+    masked = _masked(composition_batch, [(0, 1), (1, 2)])
+    view2 = {f"view2_{k}": v for k, v in composition_batch.items()}
+    out = model(**masked, **view2)
+    expected = out.mlm_loss + out.amount_loss + 0.3 * out.contrastive_loss
+    assert out.loss.item() == pytest.approx(expected.item(), rel=1e-6)
+    alone = model(**composition_batch, **view2)  # contrastive only: no labels
+    assert alone.mlm_loss is None and alone.loss.item() == pytest.approx(0.3 * alone.contrastive_loss.item())
+    alone.loss.backward()
+    assert model.projection_head.out.weight.grad is not None
+
+
+def test_property_prediction_regression_and_classification(composition_batch):
+    torch.manual_seed(0)
+    multi = ChemtlForPropertyPrediction(ChemtlConfig.from_size("tiny", "composition", num_labels=3))
+    labels = torch.tensor([[1.0, float("nan"), 0.0]] * 4)
+    out = multi(**composition_batch, labels=labels)
+    assert out.logits.shape == (4, 3) and torch.isfinite(out.loss)
+    clf = ChemtlForPropertyPrediction(ChemtlConfig.from_size("tiny", "composition", num_labels=2))
+    out = clf(**composition_batch, labels=torch.tensor([0, 1, 1, 0]))
+    assert out.loss.item() == pytest.approx(
+        torch.nn.functional.cross_entropy(out.logits, torch.tensor([0, 1, 1, 0])).item()
+    )
+
+
+def test_collator_batches_feed_the_pretraining_model():
+    from chemtl.data.collate import ContrastiveCollator, MaskingOptions
+
+    examples = [
+        {"input_ids": [2, 30, 12, 3], "fractions": [0.0, 0.4, 0.6, 0.0]},
+        {"input_ids": [2, 7, 31, 12, 3], "fractions": [0.0, 0.25, 0.25, 0.5, 0.0]},
+        {"input_ids": [2, 60, 42, 26, 12, 3], "fractions": [0.0, 0.1, 0.1, 0.2, 0.6, 0.0]},
+    ]
+    batch = ContrastiveCollator("composition", masking=MaskingOptions(), seed=0)(examples)
+    torch.manual_seed(0)
+    model = ChemtlForPretraining(ChemtlConfig.from_size("tiny", "composition"))
+    out = model(**batch)
+    assert out.mlm_loss is not None and out.amount_loss is not None and out.contrastive_loss is not None
+    out.loss.backward()

@@ -216,3 +216,15 @@ class ChemtlConfig(PreTrainedConfig):
                 raise ChemtlError(f"vocab_size is required for kind {kind!r} (the tokenizer's length)")
             vocab_size = COMPOSITION_VOCAB_SIZE
         return cls(**{**SIZES[size], "kind": kind, "vocab_size": vocab_size, **overrides})
+
+
+def register_auto_config() -> None:
+    """Register ``ChemtlConfig`` with ``AutoConfig`` (idempotent)."""
+    from transformers.models.auto.configuration_auto import AutoConfig
+
+    AutoConfig.register(ChemtlConfig.model_type, ChemtlConfig, exist_ok=True)
+
+
+from chemtl._hook import run_deferred  # noqa: E402
+
+run_deferred()

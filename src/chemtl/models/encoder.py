@@ -390,3 +390,8 @@ class ChemtlModel(ChemtlPreTrainedModel):
                 raise ValueError(
                     f"prefix_key_values[{i}] has shapes {tuple(k.shape)}, {tuple(v.shape)}; expected {expected}"
                 )
+
+
+from chemtl._hook import run_deferred  # noqa: E402
+
+run_deferred()

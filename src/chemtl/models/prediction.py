@@ -99,3 +99,8 @@ class ChemtlForPropertyPrediction(ChemtlPreTrainedModel):
 
 # The Hugging Face task name, for code that looks for it.
 ChemtlForSequenceClassification = ChemtlForPropertyPrediction
+
+
+from chemtl._hook import run_deferred  # noqa: E402
+
+run_deferred()

@@ -195,3 +195,8 @@ class ChemtlForPretraining(ChemtlForMaskedLM):
             hidden_states=out.hidden_states,
         )
         return output if return_dict else output.to_tuple()
+
+
+from chemtl._hook import run_deferred  # noqa: E402
+
+run_deferred()

@@ -15,6 +15,7 @@ atomically, so an interrupted build leaves no partial cache.
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import json
 import logging
@@ -25,6 +26,8 @@ from concurrent.futures import ProcessPoolExecutor
 from multiprocessing import get_all_start_methods, get_context
 from pathlib import Path
 from typing import Any
+
+from tqdm import tqdm
 
 from chemtl.data import files as _files
 from chemtl.data.registry import get_spec, package_dir, package_version
@@ -95,12 +98,20 @@ def build_corpus(workers: int | None = None) -> tuple[list[str], dict[str, Any]]
     workers = workers or min(4, os.cpu_count() or 1)
     if "fork" not in get_all_start_methods():
         workers = 1  # spawn would re-run the caller's __main__; stay serial there
-    if workers > 1 and len(chunks) > 1:
-        # fork: the workers only parse strings, and unlike spawn it does not re-import __main__
-        with ProcessPoolExecutor(max_workers=workers, mp_context=get_context("fork")) as pool:
-            reduced = [r for part in pool.map(_reduce_chunk, chunks) for r in part]
-    else:
-        reduced = [r for chunk in chunks for r in _reduce_chunk(chunk)]
+    progress = tqdm(total=len(strings), desc="parsing corpus formulas", unit=" formulas", mininterval=1.0)
+    reduced = []
+    with progress, contextlib.ExitStack() as stack:
+        if workers > 1 and len(chunks) > 1:
+            # fork: the workers only parse strings, and unlike spawn it does not re-import __main__
+            pool = stack.enter_context(
+                ProcessPoolExecutor(max_workers=workers, mp_context=get_context("fork"))
+            )
+            parts = pool.map(_reduce_chunk, chunks)
+        else:
+            parts = map(_reduce_chunk, chunks)
+        for part in parts:
+            reduced.extend(part)
+            progress.update(len(part))
     invalid = [s for s, r in zip(strings, reduced) if r is None]
     first: dict[str, str] = {}
     for s, r in zip(strings, reduced):

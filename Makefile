@@ -24,12 +24,12 @@ demo: install
 	$(BIN)/chemtl demo
 
 lint: install
-	$(BIN)/ruff check src tests benchmarks
-	$(BIN)/ruff format --check src tests benchmarks
+	$(BIN)/ruff check src tests $(wildcard benchmarks)
+	$(BIN)/ruff format --check src tests $(wildcard benchmarks)
 
 format: install
-	$(BIN)/ruff check --fix src tests benchmarks
-	$(BIN)/ruff format src tests benchmarks
+	$(BIN)/ruff check --fix src tests $(wildcard benchmarks)
+	$(BIN)/ruff format src tests $(wildcard benchmarks)
 
 test: lint
 	$(BIN)/python -m pytest

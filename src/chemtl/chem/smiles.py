@@ -50,6 +50,9 @@ def parse_smiles(s: str) -> Chem.Mol:
         raise _fail(s, "empty")
     if any(c.isspace() for c in text):
         raise _fail(s, "white space inside a SMILES")
+    if not text.isascii():  # RDKit's log would also cut a multi-byte character in half
+        bad = next(c for c in text if not c.isascii())
+        raise _fail(s, f"non-ASCII character {bad!r}")
     # BlockLogs silences RDKit's warnings; the inner capture still records its errors.
     with rdBase.BlockLogs(), rdBase.CaptureErrorLog() as capture:
         try:

@@ -18,7 +18,7 @@ from chemtl import __version__
 from chemtl.errors import ChemtlError
 
 # Verb modules in the order `chemtl --help` lists them.
-VERBS = ("tokenize", "datasets", "split", "vocab", "demo")
+VERBS = ("tokenize", "datasets", "split", "vocab", "pretrain", "finetune", "predict", "embed", "demo")
 
 EXIT_USER_ERROR = 2
 

@@ -188,3 +188,9 @@ def test_random_text_raises_only_invalid_smiles(text, capfd):
     else:
         assert canonicalize_smiles(canonical) == canonical
     assert capfd.readouterr().err == ""
+
+
+def test_non_ascii_is_a_clean_error():
+    with pytest.raises(InvalidSmilesError) as info:
+        canonicalize_smiles("CC" + "\u00e9" * 120)
+    assert str(info.value).endswith(": non-ASCII character 'é'")

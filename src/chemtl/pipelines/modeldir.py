@@ -1,0 +1,162 @@
+"""A chemtl model directory: what it holds, how it is written (atomically) and read (safely).
+
+Layout::
+
+    config.json             Hugging Face config (model_type "chemtl")
+    model.safetensors       the weights; never a pickle
+    tokenizer.json, tokenizer_config.json, special_tokens_map.json
+    chemtl.json             what the model carries: kind, task, target column(s) and the
+                            standardisation of regression targets (mean, std in the user's
+                            units), class names, transfer strategy, source model, max_length
+
+A pretraining run writes exactly these; a fine-tuning run adds its report files beside them
+(metrics.json, predictions.csv, manifest.json, train_config.json, logs/, checkpoints/), so the run
+directory is itself a model directory.
+
+Reading refuses, before anything is unpickled or trained: a directory without safetensors weights
+or with a pickle in their place, and a tokenizer that does not fit the model (kind or
+vocabulary size).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from chemtl.atomic import write_json
+from chemtl.errors import ChemtlError
+from chemtl.training.checkpoint import ModelDirError, check_weights_dir
+
+META_FILE = "chemtl.json"
+META_FORMAT = "chemtl-model"
+META_VERSION = 1
+
+
+class TokenizerMismatchError(ChemtlError):
+    """A tokenizer whose kind or vocabulary does not fit the model it is used with."""
+
+
+@dataclass
+class LoadedModel:
+    """A model directory read back: its config, tokenizer and ``chemtl.json`` (``meta``)."""
+
+    path: Path
+    config: Any
+    tokenizer: Any
+    meta: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def kind(self) -> str:
+        return self.config.kind
+
+    @property
+    def task(self) -> str | None:
+        return self.meta.get("task")
+
+
+def quiet_transformers() -> None:
+    """Keep transformers' load reports (new head weights, ...) off the terminal."""
+    import transformers
+
+    transformers.logging.set_verbosity_error()
+    transformers.logging.disable_progress_bar()
+
+
+def check_tokenizer(tokenizer: Any, config: Any, where: str) -> None:
+    """Refuse a tokenizer whose kind or vocabulary size differs from the model's."""
+    tok_kind = getattr(tokenizer, "kind", None)
+    if tok_kind != config.kind:
+        raise TokenizerMismatchError(
+            f"{where}: the tokenizer is for {tok_kind!r} inputs but the model for {config.kind!r} inputs"
+        )
+    if len(tokenizer) != config.vocab_size:
+        raise TokenizerMismatchError(
+            f"{where}: the tokenizer has {len(tokenizer)} tokens but the model's vocabulary has "
+            f"{config.vocab_size}"
+        )
+
+
+def read_meta(path: str | os.PathLike) -> dict[str, Any]:
+    file = Path(path) / META_FILE
+    if not file.is_file():
+        return {}
+    try:
+        meta = json.loads(file.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise ModelDirError(f"{file}: unreadable ({exc})") from None
+    if not isinstance(meta, dict) or meta.get("format") != META_FORMAT:
+        raise ModelDirError(f"{file}: not a chemtl model description")
+    return meta
+
+
+def load_model_dir(path: str | os.PathLike, tokenizer: Any | None = None) -> LoadedModel:
+    """Read a model directory's config, tokenizer and meta; weights are checked, not loaded.
+
+    ``tokenizer`` replaces the directory's own (it must still fit the model).
+    """
+    from chemtl.models import ChemtlConfig
+
+    d = Path(path)
+    check_weights_dir(d)
+    try:
+        raw = json.loads((d / "config.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise ModelDirError(f"{d / 'config.json'}: unreadable ({exc})") from None
+    if raw.get("model_type") != ChemtlConfig.model_type:
+        raise ModelDirError(
+            f"model directory {str(d)!r} holds a {raw.get('model_type')!r} model, not a chemtl one"
+        )
+    config = ChemtlConfig.from_pretrained(d)
+    if tokenizer is None:
+        from chemtl.tokenizers import load_tokenizer
+
+        if not (d / "tokenizer_config.json").is_file():
+            raise ModelDirError(f"model directory {str(d)!r} has no tokenizer (tokenizer_config.json)")
+        tokenizer = load_tokenizer(d)
+    check_tokenizer(tokenizer, config, str(d))
+    return LoadedModel(d, config, tokenizer, read_meta(d))
+
+
+def make_meta(**fields: Any) -> dict[str, Any]:
+    return {"format": META_FORMAT, "version": META_VERSION, **fields}
+
+
+def save_model_dir(out_dir: str | os.PathLike, save_weights, tokenizer: Any, meta: dict[str, Any]) -> Path:
+    """Write weights (``save_weights(tmp_dir)``), tokenizer and ``chemtl.json`` into ``out_dir``.
+
+    Everything is first written into a temporary directory inside ``out_dir``; then each file is
+    ``os.replace``'d into place, so every file of the directory is whole at any moment.
+    """
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=".save-", dir=out))
+    try:
+        save_weights(tmp)
+        tokenizer.save_pretrained(tmp)
+        write_json(tmp / META_FILE, meta)
+        for path in sorted(tmp.rglob("*")):
+            if path.is_file():
+                with open(path, "rb") as handle:
+                    os.fsync(handle.fileno())
+        # config.json last: a reader that finds the new config finds the new weights too.
+        names = sorted((p.name for p in tmp.iterdir()), key=lambda n: (n == "config.json", n))
+        for name in names:
+            source, target = tmp / name, out / name
+            if source.is_dir():  # a sub-directory (a PEFT adapter): swap it in whole
+                old = None
+                if target.exists():
+                    old = Path(tempfile.mkdtemp(prefix=f".old-{name}-", dir=out))
+                    os.replace(target, old / name)
+                os.replace(source, target)
+                if old is not None:
+                    shutil.rmtree(old, ignore_errors=True)
+            else:
+                os.replace(source, target)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    return out

@@ -1,0 +1,101 @@
+"""Run directories: refuse to clobber a finished run, check a resume matches, find the rank.
+
+A run directory is claimed by ``train_config.json`` (the resolved configs). Starting a run in a
+directory that already holds one is refused unless ``resume`` (the configs must match, so a
+resumed run is the same run) or ``overwrite`` (the old run files are removed first).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from pathlib import Path
+from typing import Any
+
+from chemtl.atomic import write_json
+from chemtl.errors import ChemtlError
+
+RUN_CONFIG = "train_config.json"
+# Fields that may differ between a run and its resumption.
+RESUME_FREE = {("train", "progress_bar")}
+RUN_FILES = (
+    RUN_CONFIG,
+    "metrics.json",
+    "predictions.csv",
+    "manifest.json",
+    "config.json",
+    "model.safetensors",
+    "chemtl.json",
+    "strategy.json",
+    "tokenizer.json",
+    "tokenizer_config.json",
+    "special_tokens_map.json",
+    "adapter_config.json",
+    "adapter_model.safetensors",
+    "prefix_encoder.safetensors",
+)
+RUN_DIRS = ("checkpoints", "logs", "prompt_adapter")
+
+
+class RunDirError(ChemtlError):
+    """An output directory that cannot take this run (already holds another, config differs)."""
+
+
+def global_rank_from_env() -> int:
+    """This process's rank as the launcher set it (0 outside a distributed launch)."""
+    for key in ("RANK", "SLURM_PROCID"):
+        if os.environ.get(key, "").isdigit():
+            return int(os.environ[key])
+    local = os.environ.get("LOCAL_RANK", "0")
+    node = os.environ.get("NODE_RANK", os.environ.get("GROUP_RANK", "0"))
+    devices = os.environ.get("LOCAL_WORLD_SIZE", "")
+    if local.isdigit() and node.isdigit():
+        per_node = int(devices) if devices.isdigit() else 1
+        return int(node) * per_node + int(local) if int(node) else int(local)
+    return 0
+
+
+def _diff(old: Any, new: Any, path: tuple[str, ...] = ()) -> list[str]:
+    if isinstance(old, dict) and isinstance(new, dict):
+        out = []
+        for key in sorted(set(old) | set(new)):
+            if (path + (key,))[:2] in RESUME_FREE or path + (key,) in RESUME_FREE:
+                continue
+            out += _diff(old.get(key), new.get(key), path + (key,))
+        return out
+    return [] if old == new else [".".join(path)]
+
+
+def prepare_run_dir(out_dir: Path, run_config: dict[str, Any], *, resume: bool, overwrite: bool) -> None:
+    """Claim ``out_dir`` for a run (rank 0 only; launched ranks find it claimed)."""
+    if resume and overwrite:
+        raise RunDirError("--resume and --overwrite exclude each other")
+    run_config = json.loads(json.dumps(run_config))  # tuples -> lists, as the saved file has them
+    existing = out_dir / RUN_CONFIG
+    if out_dir.exists() and not out_dir.is_dir():
+        raise RunDirError(f"output {str(out_dir)!r} exists and is not a directory")
+    if existing.is_file():
+        if overwrite:
+            for name in RUN_FILES:
+                (out_dir / name).unlink(missing_ok=True)
+            for name in RUN_DIRS:
+                shutil.rmtree(out_dir / name, ignore_errors=True)
+        elif resume:
+            try:
+                old = json.loads(existing.read_text(encoding="utf-8"))
+            except (OSError, ValueError) as exc:
+                raise RunDirError(f"{existing}: unreadable ({exc}); cannot resume") from None
+            changed = _diff(old, run_config)
+            if changed:
+                raise RunDirError(
+                    f"cannot resume the run in {str(out_dir)!r}: option(s) {', '.join(changed)} differ from "
+                    "the interrupted run"
+                )
+            return
+        else:
+            raise RunDirError(
+                f"{str(out_dir)!r} already holds a run; pass --resume to continue it or --overwrite to replace it"
+            )
+    out_dir.mkdir(parents=True, exist_ok=True)
+    write_json(existing, run_config)

@@ -1,0 +1,244 @@
+"""Typed run configurations: validated in ``__post_init__``, saved and loaded as JSON beside outputs.
+
+- ``ModelConfig``: which encoder to build from scratch (size, kind, config overrides).
+- ``TrainConfig``: optimiser, schedule, stopping, seed, devices and precision.
+- ``DataConfig``: which dataset, which columns, which split.
+- ``PretrainConfig``: objectives and masking of a pretraining run.
+
+A config never holds an argparse Namespace; the CLI builds these from flags, Python callers
+build them directly.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from chemtl.atomic import write_json
+from chemtl.errors import ChemtlError
+
+KINDS = ("composition", "smiles", "selfies")
+TASKS = ("regression", "classification")
+PRECISIONS = ("32", "bf16-mixed")
+ACCELERATORS = ("cpu", "gpu", "auto")
+SCHEDULERS = ("constant", "linear", "cosine")
+OBJECTIVES = ("mlm", "contrastive")
+MASKINGS = ("random", "element-group", "span")
+
+
+class ConfigError(ChemtlError, ValueError):
+    """An option value, or a combination of options, that a run cannot use."""
+
+
+def _check_choice(name: str, value: Any, choices: tuple) -> None:
+    if value not in choices:
+        raise ConfigError(f"{name} {value!r} is not one of {', '.join(map(str, choices))}")
+
+
+def _check_positive(name: str, value: float, allow_zero: bool = False) -> None:
+    ok = value >= 0 if allow_zero else value > 0
+    if not isinstance(value, int | float) or isinstance(value, bool) or not math.isfinite(value) or not ok:
+        bound = ">= 0" if allow_zero else "> 0"
+        raise ConfigError(f"{name} must be a finite number {bound}, got {value!r}")
+
+
+class _JsonConfig:
+    """Mixin: ``to_dict`` / ``from_dict`` / ``save`` / ``load`` for a flat dataclass."""
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)  # type: ignore[call-overload]
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]):
+        names = {f.name for f in dataclasses.fields(cls)}  # type: ignore[arg-type]
+        unknown = sorted(set(data) - names)
+        if unknown:
+            raise ConfigError(f"unknown {cls.__name__} field(s): {', '.join(unknown)}")
+        data = {k: tuple(v) if isinstance(v, list) and k in cls._tuple_fields else v for k, v in data.items()}
+        return cls(**data)
+
+    _tuple_fields: tuple[str, ...] = ()
+
+    def save(self, path: str | Path) -> None:
+        write_json(path, self.to_dict())
+
+    @classmethod
+    def load(cls, path: str | Path):
+        return cls.from_dict(json.loads(Path(path).read_text(encoding="utf-8")))
+
+
+@dataclass(frozen=True)
+class ModelConfig(_JsonConfig):
+    """An encoder built from scratch: ``ChemtlConfig.from_size(size, kind, vocab_size)`` + overrides."""
+
+    size: str = "small"
+    kind: str = "composition"
+    overrides: dict[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        _check_choice("kind", self.kind, KINDS)
+        if not isinstance(self.size, str) or not self.size:
+            raise ConfigError(f"size must be a name such as 'tiny' or 'small', got {self.size!r}")
+        if not isinstance(self.overrides, dict):
+            raise ConfigError(f"overrides must be a mapping, got {self.overrides!r}")
+
+
+@dataclass(frozen=True)
+class TrainConfig(_JsonConfig):
+    """How to optimise: the same TrainConfig and seed give the same numbers on the CPU.
+
+    ``batch_size`` is per process: with ``devices=2`` each step sees ``2 * batch_size`` rows.
+    ``max_steps=None`` trains for ``max_epochs``; otherwise training stops at whichever comes first.
+    ``head_lr=None`` uses ``lr`` for the head too. ``lr_decay`` < 1 multiplies the learning rate of
+    each encoder layer below the top by that factor per layer (layer-wise decay).
+    ``patience=None`` disables early stopping (the last epoch's weights are kept).
+    ``checkpoint_every_n_steps`` writes ``checkpoints/last.ckpt`` every N optimiser steps, besides
+    after every epoch.
+    """
+
+    lr: float = 1e-4
+    head_lr: float | None = 1e-3
+    lr_decay: float = 1.0
+    weight_decay: float = 0.01
+    batch_size: int = 32
+    max_epochs: int = 50
+    max_steps: int | None = None
+    patience: int | None = 10
+    seed: int = 0
+    devices: int = 1
+    num_nodes: int = 1
+    accelerator: str = "cpu"
+    precision: str = "32"
+    num_workers: int = 0
+    deterministic: bool = True
+    scheduler: str = "constant"
+    warmup_steps: int = 0
+    grad_clip: float | None = 1.0
+    checkpoint_every_n_steps: int = 50
+    progress_bar: bool = True
+
+    def __post_init__(self) -> None:
+        _check_positive("lr", self.lr)
+        if self.head_lr is not None:
+            _check_positive("head_lr", self.head_lr)
+        _check_positive("lr_decay", self.lr_decay)
+        if self.lr_decay > 1:
+            raise ConfigError(f"lr_decay must be in (0, 1], got {self.lr_decay!r}")
+        _check_positive("weight_decay", self.weight_decay, allow_zero=True)
+        for name in ("batch_size", "max_epochs", "devices", "num_nodes", "checkpoint_every_n_steps"):
+            value = getattr(self, name)
+            if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+                raise ConfigError(f"{name} must be an integer >= 1, got {value!r}")
+        for name in ("max_steps", "patience"):
+            value = getattr(self, name)
+            if value is not None and (not isinstance(value, int) or isinstance(value, bool) or value < 1):
+                raise ConfigError(f"{name} must be an integer >= 1 or None, got {value!r}")
+        for name in ("seed", "num_workers", "warmup_steps"):
+            value = getattr(self, name)
+            if not isinstance(value, int) or isinstance(value, bool) or value < 0:
+                raise ConfigError(f"{name} must be an integer >= 0, got {value!r}")
+        _check_choice("precision", self.precision, PRECISIONS)
+        _check_choice("accelerator", self.accelerator, ACCELERATORS)
+        _check_choice("scheduler", self.scheduler, SCHEDULERS)
+        if self.grad_clip is not None:
+            _check_positive("grad_clip", self.grad_clip)
+
+    @property
+    def world_size(self) -> int:
+        return self.devices * self.num_nodes
+
+
+@dataclass(frozen=True)
+class DataConfig(_JsonConfig):
+    """Which rows to learn from and how to split them.
+
+    ``dataset``: a registered name or a CSV path (``input_col``/``target_col``/``kind``/``task``
+    as ``chemtl.data.load_dataset`` takes them). ``split``: a method of
+    ``chemtl.data.splits.make_split`` (random, matbench, scaffold, kfold, shipped, ...) with
+    ``split_params`` (e.g. ``{"frac": [0.8, 0.1, 0.1]}``); ``fold`` picks one fold of a k-fold
+    method (matbench: the published 5 folds). A split without validation rows (the matbench and
+    k-fold ones) gets ``val_frac`` of its training rows, drawn with ``split_seed``, as validation.
+    ``split_file``: a split saved by ``chemtl split`` instead of a method. ``max_length``: inputs are
+    truncated to this many tokens (with [CLS] and [SEP]).
+    """
+
+    dataset: str
+    input_col: str | None = None
+    target_col: str | None = None
+    kind: str | None = None
+    task: str | None = None
+    split: str = "random"
+    split_params: dict[str, Any] = field(default_factory=dict)
+    fold: int | None = None
+    val_frac: float = 0.1
+    split_seed: int = 0
+    split_file: str | None = None
+    max_length: int = 256
+    skip_invalid: bool = False
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.dataset, str) or not self.dataset:
+            raise ConfigError(f"dataset must be a name or a path, got {self.dataset!r}")
+        if self.kind is not None:
+            _check_choice("kind", self.kind, KINDS)
+        if self.task is not None:
+            _check_choice("task", self.task, TASKS)
+        if not isinstance(self.split, str) or not self.split:
+            raise ConfigError(f"split must be a method name, got {self.split!r}")
+        if not isinstance(self.split_params, dict):
+            raise ConfigError(f"split_params must be a mapping, got {self.split_params!r}")
+        if self.fold is not None and (
+            not isinstance(self.fold, int) or isinstance(self.fold, bool) or self.fold < 0
+        ):
+            raise ConfigError(f"fold must be an integer >= 0, got {self.fold!r}")
+        if not isinstance(self.val_frac, int | float) or not 0 <= self.val_frac < 1:
+            raise ConfigError(f"val_frac must be in [0, 1), got {self.val_frac!r}")
+        if not isinstance(self.split_seed, int) or isinstance(self.split_seed, bool) or self.split_seed < 0:
+            raise ConfigError(f"split_seed must be an integer >= 0, got {self.split_seed!r}")
+        if not isinstance(self.max_length, int) or self.max_length < 3:
+            raise ConfigError(f"max_length must be an integer >= 3, got {self.max_length!r}")
+
+
+@dataclass(frozen=True)
+class PretrainConfig(_JsonConfig):
+    """What a pretraining run optimises.
+
+    ``objectives``: ``("mlm",)``, ``("contrastive",)`` or both (losses summed, the contrastive one
+    weighted by ``contrastive_weight``). ``mask``: ``random`` tokens, whole ``element-group``s
+    (compositions) or ``span``s (SMILES). ``val_rows`` rows at the head of the corpus are held out
+    for the validation loss; the rest stream through training.
+    """
+
+    objectives: tuple[str, ...] = ("mlm",)
+    mask: str = "random"
+    mask_prob: float = 0.15
+    contrastive_weight: float = 1.0
+    temperature: float = 0.1
+    max_length: int = 128
+    val_rows: int = 1000
+    _tuple_fields = ("objectives",)
+
+    def __post_init__(self) -> None:
+        if isinstance(self.objectives, str):
+            object.__setattr__(self, "objectives", tuple(o.strip() for o in self.objectives.split(",")))
+        objectives = tuple(self.objectives)
+        object.__setattr__(self, "objectives", objectives)
+        if not objectives:
+            raise ConfigError("objectives must name at least one of mlm, contrastive")
+        for o in objectives:
+            _check_choice("objective", o, OBJECTIVES)
+        if len(set(objectives)) != len(objectives):
+            raise ConfigError(f"objective repeated in {','.join(objectives)!r}")
+        _check_choice("mask", self.mask, MASKINGS)
+        if not 0 < self.mask_prob < 1:
+            raise ConfigError(f"mask_prob must be in (0, 1), got {self.mask_prob!r}")
+        _check_positive("contrastive_weight", self.contrastive_weight)
+        _check_positive("temperature", self.temperature)
+        if not isinstance(self.max_length, int) or self.max_length < 4:
+            raise ConfigError(f"max_length must be an integer >= 4, got {self.max_length!r}")
+        if not isinstance(self.val_rows, int) or self.val_rows < 0:
+            raise ConfigError(f"val_rows must be an integer >= 0, got {self.val_rows!r}")

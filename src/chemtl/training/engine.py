@@ -1,0 +1,327 @@
+"""The training engine: one ``fit`` for every objective, on Lightning.
+
+``fit(module, train_loader, val_loader, config, run_dir, resume=...)``:
+
+- seeds everything (``seed_run``) and picks deterministic kernels, so the same command twice
+  gives the same numbers on the CPU;
+- writes ``run_dir/checkpoints/last.ckpt`` atomically every ``checkpoint_every_n_steps`` optimiser
+  steps and after every epoch; ``resume=True`` continues from it and reaches the same final
+  weights as an uninterrupted run (loader position, optimiser, schedule, early-stopping state
+  and best weights are all in the checkpoint; per-batch randomness depends only on position);
+- early-stops on ``val_loss`` with ``patience`` and restores the best weights at the end;
+- runs DDP over ``devices`` x ``num_nodes`` processes (gloo on the CPU); under ``torchrun`` or
+  SLURM Lightning joins the existing process group instead of launching its own;
+- shows a progress bar with loss and ETA and logs curves to ``run_dir/logs/metrics.csv``.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+import time
+import warnings
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import lightning as L
+import torch
+from lightning.pytorch.callbacks import Callback, Checkpoint, TQDMProgressBar
+from lightning.pytorch.loggers import CSVLogger
+
+from chemtl.training.ckpt_io import AtomicCheckpointIO
+from chemtl.training.config import TrainConfig
+from chemtl.training.data import ResumableLoader
+from chemtl.training.module import TaskModule
+from chemtl.training.resources import peak_rss_mb
+from chemtl.training.seeding import seed_run
+
+CHECKPOINT_DIR = "checkpoints"
+LAST_CHECKPOINT = "last.ckpt"
+LOG_DIR = "logs"
+
+
+@dataclass
+class FitResult:
+    """What a fit did. ``best_epoch`` is 1-based (epoch 1 is the first); None without validation."""
+
+    epochs_run: int
+    global_step: int
+    best_epoch: int | None
+    best_val_loss: float | None
+    stopped_early: bool
+    train_seconds: float
+    peak_rss_mb: float
+    peak_rss_mb_per_rank: list[float] = field(default_factory=list)
+    is_global_zero: bool = True
+    world_size: int = 1
+    resumed_from_step: int | None = None
+
+
+def checkpoint_path(run_dir: str | Path) -> Path:
+    return Path(run_dir) / CHECKPOINT_DIR / LAST_CHECKPOINT
+
+
+class LoaderPosition(Callback):
+    """Tells the resumable loader how many batches of the epoch are done (after each step)."""
+
+    def __init__(self, loader: ResumableLoader) -> None:
+        self.loader = loader
+
+    def setup(self, trainer, pl_module, stage: str) -> None:
+        # Called once the process group exists: shard the training batches over the ranks.
+        self.loader.shard(trainer.global_rank, trainer.world_size)
+        steps = self.loader.n_batches * trainer.max_epochs
+        if trainer.max_steps is not None and trainer.max_steps >= 0:
+            steps = min(steps, trainer.max_steps)
+        pl_module.total_steps = steps
+
+    def on_train_epoch_start(self, trainer, pl_module) -> None:
+        self.loader.consumed = 0
+        self.loader.set_epoch(trainer.current_epoch)
+
+    def on_train_batch_end(self, trainer, pl_module, outputs, batch, batch_idx) -> None:
+        self.loader.consumed = batch_idx + 1
+
+    # The position also travels as this callback's state: Lightning restores callbacks before it
+    # builds the train iterator, also when it resumes at an epoch boundary (where it does not call
+    # the loader's own ``load_state_dict``); workers copy the position when the iterator is built.
+    def state_dict(self) -> dict[str, int]:
+        return self.loader.state_dict()
+
+    def load_state_dict(self, state: dict[str, int]) -> None:
+        self.loader.load_state_dict(state)
+
+
+class BestWeights(Callback):
+    """Early stopping on ``val_loss`` that keeps (and checkpoints) a copy of the best weights."""
+
+    def __init__(self, patience: int | None, monitor: str = "val_loss") -> None:
+        self.patience = patience
+        self.monitor = monitor
+        self.best: float | None = None
+        self.best_epoch: int | None = None
+        self.wait = 0
+        self.stopped = False
+        self.weights: dict[str, torch.Tensor] | None = None
+        self._fresh = False
+
+    @property
+    def state_key(self) -> str:
+        return "BestWeights"
+
+    def on_validation_epoch_end(self, trainer, pl_module) -> None:
+        if not trainer.sanity_checking:
+            self._fresh = True
+
+    def on_train_start(self, trainer, pl_module) -> None:
+        if self.stopped:  # resumed after the stopping decision was checkpointed
+            trainer.should_stop = True
+
+    def on_train_epoch_end(self, trainer, pl_module) -> None:
+        if not self._fresh or self.monitor not in trainer.callback_metrics:
+            return
+        self._fresh = False
+        value = float(trainer.callback_metrics[self.monitor])
+        if self.best is None or value < self.best:
+            self.best, self.best_epoch, self.wait = value, trainer.current_epoch + 1, 0
+            self.weights = {k: v.detach().clone() for k, v in pl_module.model.state_dict().items()}
+        else:
+            self.wait += 1
+            if self.patience is not None and self.wait >= self.patience:
+                self.stopped = True
+                trainer.should_stop = True
+
+    def restore(self, pl_module) -> bool:
+        if self.weights is None:
+            return False
+        pl_module.model.load_state_dict(self.weights)
+        return True
+
+    def state_dict(self) -> dict[str, Any]:
+        return {
+            "best": self.best,
+            "best_epoch": self.best_epoch,
+            "wait": self.wait,
+            "stopped": self.stopped,
+            "weights": self.weights,
+        }
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        self.best = state["best"]
+        self.best_epoch = state["best_epoch"]
+        self.wait = state["wait"]
+        self.stopped = state["stopped"]
+        self.weights = state["weights"]
+
+
+class AtomicLastCheckpoint(Checkpoint):
+    """Writes ``last.ckpt`` every N steps (not on an epoch's last batch) and after every epoch."""
+
+    def __init__(self, path: Path, every_n_steps: int, loader: ResumableLoader) -> None:
+        self.path = path
+        self.every_n_steps = every_n_steps
+        self.loader = loader
+        self.saves = 0
+
+    def _save(self, trainer) -> None:
+        trainer.save_checkpoint(self.path)
+        self.saves += 1
+
+    def on_train_batch_end(self, trainer, pl_module, outputs, batch, batch_idx) -> None:
+        # The epoch-end save follows the last batch (after validation); saving here too would
+        # restore into an epoch whose validation never ran.
+        if batch_idx + 1 < self.loader.n_batches and trainer.global_step % self.every_n_steps == 0:
+            self._save(trainer)
+
+    def on_train_epoch_end(self, trainer, pl_module) -> None:
+        self._save(trainer)
+
+
+class PeakMemory(Callback):
+    """Peak RSS of every rank, gathered at the end of training."""
+
+    def __init__(self) -> None:
+        self.per_rank: list[float] = []
+
+    def on_train_end(self, trainer, pl_module) -> None:
+        mine = torch.tensor([peak_rss_mb()], dtype=torch.float64)
+        if trainer.world_size > 1:
+            gathered = trainer.strategy.all_gather(mine)
+            self.per_rank = [float(x) for x in gathered.reshape(-1)]
+        else:
+            self.per_rank = [float(mine[0])]
+
+
+def _quiet_lightning() -> None:
+    for name in (
+        "lightning.pytorch.utilities.rank_zero",
+        "lightning.pytorch.accelerators.cuda",
+        "lightning.fabric.utilities.seed",
+        "lightning.fabric.utilities.distributed",
+        "lightning.pytorch.trainer.connectors.checkpoint_connector",
+    ):
+        logging.getLogger(name).setLevel(logging.WARNING)
+    for pattern in (
+        ".*does not have many workers.*",
+        ".*Experiment logs directory.*exists and is not empty.*",
+        ".*`weights_only` was not set.*",
+        ".*Your `IterableDataset` has `__len__` defined.*",
+        ".*Found .* module\\(s\\) in eval mode.*",
+        ".*The number of training batches .* is smaller than the logging interval.*",
+        ".*Checkpoint directory .* exists and is not empty.*",
+        ".*smaller than the logging interval.*",
+        ".*when logging on epoch level in distributed setting.*",
+        ".*all_gather is deprecated.*",
+        ".*isinstance\\(treespec, LeafSpec\\)` is deprecated.*",
+    ):
+        warnings.filterwarnings("ignore", message=pattern)
+
+
+def build_trainer(
+    config: TrainConfig,
+    run_dir: Path,
+    callbacks: list[Callback],
+) -> L.Trainer:
+    _quiet_lightning()
+    if config.world_size > 1:
+        from lightning.pytorch.strategies import DDPStrategy
+
+        strategy: Any = DDPStrategy(find_unused_parameters=True)
+    else:
+        strategy = "auto"
+    return L.Trainer(
+        accelerator=config.accelerator,
+        devices=config.devices,
+        num_nodes=config.num_nodes,
+        strategy=strategy,
+        precision=config.precision,
+        max_epochs=config.max_epochs,
+        max_steps=config.max_steps if config.max_steps is not None else -1,
+        deterministic="warn" if config.deterministic else None,
+        gradient_clip_val=config.grad_clip,
+        logger=CSVLogger(save_dir=str(run_dir), name=LOG_DIR, version=""),
+        # A terminal redraws one line; a log file would get a line per refresh, so refresh less.
+        callbacks=[*callbacks, TQDMProgressBar(refresh_rate=1 if sys.stderr.isatty() else 50)]
+        if config.progress_bar
+        else callbacks,
+        enable_progress_bar=config.progress_bar,
+        enable_model_summary=False,
+        enable_checkpointing=True,
+        num_sanity_val_steps=0,
+        use_distributed_sampler=False,
+        log_every_n_steps=1,
+        plugins=[AtomicCheckpointIO()],
+        default_root_dir=str(run_dir),
+    )
+
+
+def fit(
+    module: TaskModule,
+    train_loader: ResumableLoader,
+    val_loader: Any | None,
+    config: TrainConfig,
+    run_dir: str | Path,
+    *,
+    resume: bool = False,
+) -> FitResult:
+    """Train ``module`` and leave its best (or last) weights in place; see the module docstring."""
+    run_dir = Path(run_dir)
+    ckpt = checkpoint_path(run_dir)
+    best = BestWeights(config.patience if val_loader is not None else None)
+    memory = PeakMemory()
+    callbacks: list[Callback] = [
+        LoaderPosition(train_loader),
+        best,
+        memory,
+        AtomicLastCheckpoint(ckpt, config.checkpoint_every_n_steps, train_loader),
+    ]
+    seed_run(config.seed, config.deterministic)
+    trainer = build_trainer(config, run_dir, callbacks)
+    resumed_from = None
+    ckpt_path = None
+    if resume and ckpt.is_file():
+        ckpt_path = str(ckpt)
+        resumed_from = int(torch.load(ckpt, map_location="cpu", weights_only=True).get("global_step", 0))
+    start = time.perf_counter()
+    trainer.fit(module, train_loader, val_loader, ckpt_path=ckpt_path, weights_only=True)
+    seconds = time.perf_counter() - start
+    best.restore(module)
+    per_rank = memory.per_rank or [peak_rss_mb()]
+    return FitResult(
+        epochs_run=int(trainer.current_epoch),
+        global_step=int(trainer.global_step),
+        best_epoch=best.best_epoch,
+        best_val_loss=best.best,
+        stopped_early=best.stopped,
+        train_seconds=round(seconds, 3),
+        peak_rss_mb=max(per_rank),
+        peak_rss_mb_per_rank=per_rank,
+        is_global_zero=bool(trainer.is_global_zero),
+        world_size=int(trainer.world_size),
+        resumed_from_step=resumed_from,
+    )
+
+
+def evaluate_loss(module: TaskModule, loader: Any) -> float | None:
+    """Mean validation loss of ``module``'s model over ``loader`` (eval mode, weighted by rows)."""
+    from chemtl.training.module import batch_size_of
+
+    model = module.model
+    was_training = model.training
+    model.eval()
+    total, rows = 0.0, 0
+    try:
+        with torch.no_grad():
+            for batch in loader:
+                if batch is None:
+                    continue
+                n = batch_size_of(batch)
+                total += float(module.objective.validation_loss(model, batch)) * n
+                rows += n
+    finally:
+        model.train(was_training)
+    return total / rows if rows else None
+
+
+__all__ = ["FitResult", "build_trainer", "checkpoint_path", "evaluate_loss", "fit"]

@@ -1,0 +1,126 @@
+"""The one LightningModule: a model, an objective, an optimiser schedule.
+
+Every objective (masked LM, contrastive, property heads; later few-shot, domain adaptation,
+generation) is an ``Objective``: an object with ``training_loss(model, batch)`` returning the loss
+and a dict of named parts to log, and ``validation_loss(model, batch)``. ``TaskModule`` runs any of
+them with AdamW (optionally over explicit parameter groups: head learning rate, layer-wise
+decay), a warm-up + constant/linear/cosine schedule, and per-step reseeding of the model's
+randomness (dropout) from ``(seed, global_step, rank)``.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any, Protocol
+
+import lightning as L
+import torch
+from torch import nn
+
+from chemtl.training.config import TrainConfig
+from chemtl.training.seeding import derive_seed, reseed
+
+
+class Objective(Protocol):
+    def training_loss(self, model: nn.Module, batch: Any) -> tuple[torch.Tensor, dict[str, torch.Tensor]]: ...
+
+    def validation_loss(self, model: nn.Module, batch: Any) -> torch.Tensor: ...
+
+
+def batch_size_of(batch: Any) -> int:
+    """Rows in a batch: the leading dimension of its first tensor."""
+    if isinstance(batch, torch.Tensor):
+        return int(batch.shape[0])
+    if isinstance(batch, dict):
+        for value in batch.values():
+            n = batch_size_of(value)
+            if n:
+                return n
+    if isinstance(batch, list | tuple):
+        for value in batch:
+            n = batch_size_of(value)
+            if n:
+                return n
+    return 0
+
+
+def lr_lambda(scheduler: str, warmup_steps: int, total_steps: int):
+    """Multiplier of the base learning rate at step ``s``: linear warm-up, then the schedule."""
+
+    def f(step: int) -> float:
+        if warmup_steps and step < warmup_steps:
+            return (step + 1) / warmup_steps
+        if scheduler == "constant":
+            return 1.0
+        span = max(total_steps - warmup_steps, 1)
+        progress = min(max(step - warmup_steps, 0) / span, 1.0)
+        if scheduler == "linear":
+            return 1.0 - progress
+        return 0.5 * (1.0 + math.cos(math.pi * progress))
+
+    return f
+
+
+class TaskModule(L.LightningModule):
+    """Train ``model`` on ``objective``; ``param_groups`` (AdamW groups) default to all trainable."""
+
+    def __init__(
+        self,
+        model: nn.Module,
+        objective: Objective,
+        train_config: TrainConfig,
+        param_groups: list[dict[str, Any]] | None = None,
+    ) -> None:
+        super().__init__()
+        self.model = model
+        self.objective = objective
+        self.train_config = train_config
+        self._param_groups = param_groups
+        # Set by the engine once the loader is sharded. ``trainer.estimated_stepping_batches``
+        # would build the train iterator before a checkpoint's loader position is restored.
+        self.total_steps: int | None = None
+
+    def forward(self, *args, **kwargs):
+        return self.model(*args, **kwargs)
+
+    def on_train_batch_start(self, batch: Any, batch_idx: int) -> None:
+        reseed(derive_seed(self.train_config.seed, "step", self.global_step, self.global_rank))
+
+    def training_step(self, batch: Any, batch_idx: int) -> torch.Tensor | None:
+        if batch is None:  # every row of the batch was unreadable: skip the step
+            return None
+        loss, parts = self.objective.training_loss(self.model, batch)
+        n = batch_size_of(batch)
+        sync = self.trainer.world_size > 1
+        self.log("train_loss", loss, on_step=True, on_epoch=True, prog_bar=True, batch_size=n, sync_dist=sync)
+        for name, value in parts.items():
+            self.log(f"train_{name}", value, on_step=True, on_epoch=True, batch_size=n, sync_dist=sync)
+        return loss
+
+    def validation_step(self, batch: Any, batch_idx: int) -> None:
+        if batch is None:
+            return
+        loss = self.objective.validation_loss(self.model, batch)
+        # Every rank scores the whole validation set: no sync needed, all ranks agree.
+        self.log(
+            "val_loss", loss, on_step=False, on_epoch=True, prog_bar=True, batch_size=batch_size_of(batch)
+        )
+
+    def configure_optimizers(self):
+        cfg = self.train_config
+        if self._param_groups is not None:
+            groups = [g for g in self._param_groups if any(p.requires_grad for p in g["params"])]
+            for g in groups:
+                g["params"] = [p for p in g["params"] if p.requires_grad]
+        else:
+            groups = [{"params": [p for p in self.model.parameters() if p.requires_grad]}]
+        if not any(g["params"] for g in groups):
+            raise ValueError("the model has no trainable parameters")
+        optimizer = torch.optim.AdamW(groups, lr=cfg.lr, weight_decay=cfg.weight_decay)
+        total = (
+            self.total_steps if self.total_steps is not None else int(self.trainer.estimated_stepping_batches)
+        )
+        schedule = torch.optim.lr_scheduler.LambdaLR(
+            optimizer, lr_lambda(cfg.scheduler, cfg.warmup_steps, total)
+        )
+        return {"optimizer": optimizer, "lr_scheduler": {"scheduler": schedule, "interval": "step"}}

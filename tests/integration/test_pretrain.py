@@ -1,0 +1,183 @@
+"""Pretraining a tiny encoder on compositions and on SMILES, saved and reloaded with AutoModel."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+import torch
+
+from chemtl.training.config import ModelConfig, PretrainConfig, TrainConfig
+
+TRAIN = TrainConfig(
+    batch_size=8,
+    max_epochs=1,
+    max_steps=4,
+    warmup_steps=0,
+    scheduler="linear",
+    checkpoint_every_n_steps=2,
+    patience=None,
+    progress_bar=False,
+    lr=1e-3,
+)
+
+
+def encoder_inputs(tokenizer, strings):
+    enc = tokenizer(strings, padding=True, return_tensors="pt")
+    batch = {k: torch.as_tensor(enc[k]) for k in ("input_ids", "attention_mask", "fractions") if k in enc}
+    if "fractions" in batch:
+        batch["fractions"] = batch["fractions"].float()
+    return batch
+
+
+@pytest.mark.parametrize(
+    ("kind", "corpus", "mask", "probe"),
+    [
+        ("composition", "corpus.txt", "element-group", ["Fe2O3", "LiCoO2"]),
+        ("smiles", "smiles.txt", "span", ["CCO", "c1ccccc1N"]),
+    ],
+)
+def test_pretrain_save_and_reload_with_automodel(kind, corpus, mask, probe, data_dir, tmp_path):
+    import chemtl  # noqa: F401  (the lead wires the Auto registration into `import chemtl`)
+    from chemtl.models import register_auto_classes
+    from chemtl.pipelines.pretrain import pretrain
+    from chemtl.tokenizers import load_tokenizer
+
+    result = pretrain(
+        str(data_dir / corpus),
+        ModelConfig(size="tiny", kind=kind),
+        TRAIN,
+        PretrainConfig(mask=mask, val_rows=16),
+        tmp_path,
+    )
+    assert result.metrics["global_step"] == 4 and result.metrics["val_loss"] > 0
+    register_auto_classes()
+    from transformers import AutoModel
+
+    loaded = AutoModel.from_pretrained(tmp_path).eval()
+    batch = encoder_inputs(load_tokenizer(tmp_path), probe)
+    with torch.no_grad():
+        ours = result.model.eval().chemtl(**batch).last_hidden_state
+        theirs = loaded(**batch).last_hidden_state
+    assert type(loaded).__name__ == "ChemtlModel"
+    assert torch.allclose(ours, theirs, atol=1e-6)
+    meta = json.loads((tmp_path / "chemtl.json").read_text())
+    assert meta["kind"] == kind and meta["objectives"] == ["mlm"] and meta["mask"] == mask
+
+
+def test_pretrain_cli_with_the_summed_contrastive_objective(data_dir, tmp_path, cli_main):
+    assert (
+        cli_main(
+            "pretrain",
+            "--corpus",
+            data_dir / "smiles.txt",
+            "--kind",
+            "smiles",
+            "--size",
+            "tiny",
+            "--objective",
+            "mlm,contrastive",
+            "--max-steps",
+            "3",
+            "--batch-size",
+            "8",
+            "--val-rows",
+            "8",
+            "--warmup-steps",
+            "0",
+            "--no-progress",
+            "--out",
+            tmp_path,
+        )
+        == 0
+    )
+    metrics = json.loads((tmp_path / "metrics.json").read_text())
+    assert metrics["objectives"] == ["mlm", "contrastive"] and metrics["global_step"] == 3
+    header = (tmp_path / "logs" / "metrics.csv").read_text().splitlines()[0]
+    assert "train_contrastive_loss_step" in header and "train_mlm_loss_step" in header
+
+
+def test_pretraining_resumes_to_the_same_weights(data_dir, tmp_path, monkeypatch):
+    from chemtl.pipelines.pretrain import pretrain
+    from chemtl.training import engine
+
+    config = PretrainConfig(val_rows=16)
+    cfg = TrainConfig(
+        batch_size=8,
+        max_epochs=2,
+        warmup_steps=2,
+        checkpoint_every_n_steps=3,
+        patience=None,
+        progress_bar=False,
+    )
+    whole = pretrain(str(data_dir / "corpus.txt"), ModelConfig(size="tiny"), cfg, config, tmp_path / "whole")
+
+    class Interrupt(Exception):
+        pass
+
+    class Stop(engine.Callback):
+        def on_train_batch_end(self, trainer, *args):
+            if trainer.global_step == 17:  # mid-epoch 2 (13 batches per epoch)
+                raise Interrupt
+
+    build = engine.build_trainer
+    monkeypatch.setattr(engine, "build_trainer", lambda c, d, cbs: build(c, d, [Stop(), *cbs]))
+    with pytest.raises(Interrupt):
+        pretrain(str(data_dir / "corpus.txt"), ModelConfig(size="tiny"), cfg, config, tmp_path / "cut")
+    monkeypatch.undo()
+    resumed = pretrain(
+        str(data_dir / "corpus.txt"), ModelConfig(size="tiny"), cfg, config, tmp_path / "cut", resume=True
+    )
+    for a, b in zip(whole.model.state_dict().values(), resumed.model.state_dict().values()):
+        assert torch.equal(a, b)
+    assert resumed.metrics["val_loss"] == whole.metrics["val_loss"]
+
+
+def test_supervised_multitask_stage_then_finetune(tiny_model, data_dir, tmp_path, cli_main):
+    import pandas as pd
+
+    stage = tmp_path / "multitask"
+    assert (
+        cli_main(
+            "pretrain",
+            "--supervised",
+            f"{data_dir / 'gap.csv'}:gap,{data_dir / 'e_form.csv'}:e_form",
+            "--init",
+            tiny_model,
+            "--epochs",
+            "2",
+            "--batch-size",
+            "16",
+            "--no-progress",
+            "--out",
+            stage,
+        )
+        == 0
+    )
+    metrics = json.loads((stage / "metrics.json").read_text())
+    assert metrics["targets"] == ["gap:gap", "e_form:e_form"] and metrics["n_train"] + metrics["n_val"] == 90
+    assert all(v is None or v["mae"] >= 0 for v in metrics["val"].values())
+    assert (
+        cli_main("predict", "--model", stage, "--data", data_dir / "gap.csv", "--out", tmp_path / "p.csv")
+        == 0
+    )
+    assert {"prediction_gap:gap", "prediction_e_form:e_form"} <= set(pd.read_csv(tmp_path / "p.csv").columns)
+    assert (
+        cli_main(
+            "finetune",
+            "--model",
+            stage,
+            "--data",
+            data_dir / "gap.csv",
+            "--target",
+            "gap",
+            "--epochs",
+            "1",
+            "--batch-size",
+            "16",
+            "--no-progress",
+            "--out",
+            tmp_path / "ft",
+        )
+        == 0
+    )

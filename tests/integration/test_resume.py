@@ -1,0 +1,74 @@
+"""A fine-tuning run killed with SIGKILL and resumed with --resume ends with the metrics of an
+uninterrupted run."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import torch
+
+from chemtl.pipelines.finetune import NONDETERMINISTIC_KEYS
+
+ARGS = (
+    "--target",
+    "gap",
+    "--strategy",
+    "full",
+    "--epochs",
+    "4",
+    "--patience",
+    "3",
+    "--batch-size",
+    "8",
+    "--checkpoint-every",
+    "2",
+    "--split-param",
+    "frac=0.6,0.2,0.2",
+    "--no-progress",
+)
+
+
+def numbers(run_dir):
+    metrics = json.loads((run_dir / "metrics.json").read_text())
+    return {k: v for k, v in metrics.items() if k not in NONDETERMINISTIC_KEYS}
+
+
+def test_sigkill_then_resume_gives_the_uninterrupted_metrics(
+    tiny_model, data_dir, tmp_path, runner, cli_main
+):
+    common = ("finetune", "--model", tiny_model, "--data", data_dir / "gap.csv", *ARGS)
+    assert cli_main(*common, "--out", tmp_path / "whole") == 0
+
+    killed = tmp_path / "killed"
+    ckpt = killed / "checkpoints" / "last.ckpt"
+    env = {**os.environ, "CHEMTL_TEST_STEP_DELAY": "0.25"}
+    proc = subprocess.Popen(
+        [sys.executable, str(runner), *map(str, common), "--out", str(killed)],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+    try:
+        deadline = time.monotonic() + 240
+        while not ckpt.exists():
+            assert proc.poll() is None, proc.stderr.read().decode()
+            assert time.monotonic() < deadline, "no checkpoint appeared"
+            time.sleep(0.05)
+        time.sleep(0.6)  # a couple more steps: the kill lands between checkpoints
+    finally:
+        proc.send_signal(signal.SIGKILL)
+        proc.wait()
+    assert proc.returncode == -signal.SIGKILL
+    assert not (killed / "metrics.json").exists()
+    step = torch.load(ckpt, weights_only=True)["global_step"]
+    assert 0 < step < 20  # 5 steps per epoch, 4 epochs
+
+    assert cli_main(*common, "--out", killed, "--resume") == 0
+    assert numbers(killed) == numbers(tmp_path / "whole")
+    manifest = json.loads((killed / "manifest.json").read_text())
+    assert manifest["resumed_from_step"] == step

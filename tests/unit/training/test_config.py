@@ -1,0 +1,54 @@
+"""Run configs: validation messages name the value; JSON round trips."""
+
+from __future__ import annotations
+
+import pytest
+
+from chemtl.errors import ChemtlError
+from chemtl.training.config import ConfigError, DataConfig, ModelConfig, PretrainConfig, TrainConfig
+
+
+def test_round_trip_through_json(tmp_path):
+    for cfg in (
+        TrainConfig(lr=3e-4, head_lr=None, max_steps=10, patience=None, seed=7),
+        DataConfig(dataset="matbench_expt_gap", split="matbench", fold=2, split_params={"frac": [0.8, 0.2]}),
+        ModelConfig(size="tiny", kind="smiles", overrides={"pooling": "mean"}),
+        PretrainConfig(objectives=("mlm", "contrastive"), mask="span"),
+    ):
+        path = tmp_path / f"{type(cfg).__name__}.json"
+        cfg.save(path)
+        assert type(cfg).load(path) == cfg
+
+
+@pytest.mark.parametrize(
+    ("make", "message"),
+    [
+        (lambda: TrainConfig(lr=0), "lr must be a finite number > 0, got 0"),
+        (lambda: TrainConfig(lr_decay=1.5), "lr_decay must be in (0, 1], got 1.5"),
+        (lambda: TrainConfig(batch_size=0), "batch_size must be an integer >= 1, got 0"),
+        (lambda: TrainConfig(precision="16"), "precision '16' is not one of 32, bf16-mixed"),
+        (lambda: TrainConfig(max_steps=0), "max_steps must be an integer >= 1 or None, got 0"),
+        (lambda: DataConfig(dataset="x", val_frac=1.0), "val_frac must be in [0, 1), got 1.0"),
+        (
+            lambda: DataConfig(dataset="x", kind="protein"),
+            "kind 'protein' is not one of composition, smiles, selfies",
+        ),
+        (lambda: ModelConfig(kind="dna"), "kind 'dna' is not one of composition, smiles, selfies"),
+        (lambda: PretrainConfig(objectives="mlm,gan"), "objective 'gan' is not one of mlm, contrastive"),
+        (lambda: PretrainConfig(mask="blocks"), "mask 'blocks' is not one of random, element-group, span"),
+    ],
+)
+def test_bad_values_are_one_line_errors(make, message):
+    with pytest.raises(ConfigError) as info:
+        make()
+    assert str(info.value) == message
+    assert isinstance(info.value, ChemtlError)
+
+
+def test_objectives_from_a_comma_list():
+    assert PretrainConfig(objectives="mlm,contrastive").objectives == ("mlm", "contrastive")
+
+
+def test_unknown_field_in_json_is_refused():
+    with pytest.raises(ConfigError, match="unknown TrainConfig field"):
+        TrainConfig.from_dict({"lr": 1e-3, "learning_rate": 1e-3})

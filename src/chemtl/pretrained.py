@@ -47,3 +47,124 @@ def load_model(name_or_path: str | os.PathLike):
     loaded = load_model_dir(resolve_model_dir(name_or_path))  # refuses pickles, checks the tokenizer
     quiet_transformers()
     return ChemtlModel.from_pretrained(loaded.path).eval()
+
+
+# Files of a run directory that a shipped model keeps (checkpoints and logs stay behind).
+SHIPPED_FILES = (
+    "config.json",
+    "model.safetensors",
+    "chemtl.json",
+    "tokenizer.json",
+    "tokenizer_config.json",
+    "special_tokens_map.json",
+    "metrics.json",
+    "manifest.json",
+    "train_config.json",
+)
+
+
+def _loss_curve(log_csv: Path, png: Path) -> dict[str, float | int | None]:
+    """Plot the training loss per step (and validation loss where logged); return the last values."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    import pandas as pd
+
+    from chemtl.atomic import atomic_open
+
+    log = pd.read_csv(log_csv)
+    train = log.dropna(subset=["train_loss_step"]) if "train_loss_step" in log else log.iloc[0:0]
+    val_col = next((c for c in ("val_loss", "val_loss_epoch") if c in log), None)
+    val = log.dropna(subset=[val_col]) if val_col else log.iloc[0:0]
+    fig, ax = plt.subplots(figsize=(6, 3.5), dpi=110)
+    if len(train):
+        smooth = train["train_loss_step"].rolling(50, min_periods=1).mean()
+        ax.plot(train["step"], train["train_loss_step"], color="0.8", lw=0.6, label="train (per step)")
+        ax.plot(train["step"], smooth, color="C0", label="train (50-step mean)")
+    if len(val):
+        ax.plot(val["step"], val[val_col], "o-", color="C3", label="validation")
+    ax.set_xlabel("step")
+    ax.set_ylabel("loss")
+    ax.legend()
+    fig.tight_layout()
+    with atomic_open(png, "wb") as handle:
+        fig.savefig(handle, format="png")
+    plt.close(fig)
+    last_train = float(train["train_loss_step"].tail(50).mean()) if len(train) else None
+    return {
+        "final_train_loss_50": last_train,
+        "final_val_loss": float(val[val_col].iloc[-1]) if len(val) else None,
+    }
+
+
+def package_model(run_dir: str | os.PathLike, out_dir: str | os.PathLike, name: str, command: str) -> Path:
+    """Copy a pretraining run's model files to ``out_dir`` with a model card and a loss curve.
+
+    ``command`` is the exact command line that regenerates the run (it goes in the card).
+    """
+    import json
+    import shutil
+
+    from chemtl.atomic import write_text
+
+    run, out = Path(run_dir), Path(out_dir)
+    missing = [f for f in SHIPPED_FILES if not (run / f).is_file()]
+    if missing:
+        raise ChemtlError(f"{run}: not a finished pretraining run (missing {', '.join(missing)})")
+    out.mkdir(parents=True, exist_ok=True)
+    for f in SHIPPED_FILES:
+        shutil.copyfile(run / f, out / f)
+    curve = _loss_curve(run / "logs" / "metrics.csv", out / "loss_curve.png")
+    metrics = json.loads((run / "metrics.json").read_text())
+    manifest = json.loads((run / "manifest.json").read_text())
+    config = json.loads((run / "train_config.json").read_text())
+    size_mb = (out / "model.safetensors").stat().st_size / 1e6
+    data = manifest.get("data", {})
+    machine = manifest.get("machine", {})
+    card = f"""# {name}
+
+A chemtl {config["model"]["kind"]} encoder, size `{config["model"]["size"]}`, pretrained with
+{" + ".join(metrics.get("objectives") or ["supervised multi-task"])} ({metrics.get("mask", "-")} masking).
+Load it offline with `chemtl.load_model("{name}")` or `--model {name}` on any verb.
+
+| | |
+|---|---|
+| corpus | {data.get("name")} ({data.get("rows")} rows; sha256 `{data.get("sha256")}`) |
+| rows seen / steps / epochs | {metrics.get("rows_seen")} / {metrics.get("global_step")} / {metrics.get("epochs_run")} |
+| final training loss (mean of last 50 steps) | {curve["final_train_loss_50"]} |
+| final validation loss | {curve["final_val_loss"] if curve["final_val_loss"] is not None else metrics.get("best_val_loss")} |
+| parameters | {metrics.get("total_params")} ({size_mb:.1f} MB of safetensors) |
+| wall time (training) | {metrics.get("train_seconds")} s |
+| peak RSS | {metrics.get("peak_rss_mb")} MB |
+| machine | {machine.get("cpu_count")} CPU cores, {machine.get("platform")} |
+| versions | {", ".join(f"{k} {v}" for k, v in manifest.get("versions", {}).items())} |
+| git commit | {manifest.get("git_commit")} |
+
+![loss curve](loss_curve.png)
+
+Regenerate (also part of `make pretrained`):
+
+    {command}
+
+The full resolved configuration is in `train_config.json`, the run's provenance in
+`manifest.json`, its numbers in `metrics.json`.
+"""
+    write_text(out / "README.md", card)
+    return out
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``python -m chemtl.pretrained RUN_DIR OUT_DIR NAME COMMAND``: package a run (make pretrained)."""
+    import sys
+
+    args = sys.argv[1:] if argv is None else argv
+    if len(args) != 4:
+        sys.stderr.write("usage: python -m chemtl.pretrained RUN_DIR OUT_DIR NAME COMMAND\n")
+        return 2
+    print(package_model(*args))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -25,15 +25,13 @@ def shipped_models() -> list[str]:
 
 
 def resolve_model_dir(name_or_path: str | os.PathLike) -> Path:
-    """The directory of a shipped model name, or ``name_or_path`` itself when it is a directory."""
+    """The directory of a shipped model name; any other value is returned as a path (checked by
+    whoever loads it, with an error naming it)."""
     text = os.fspath(name_or_path)
     path = Path(text)
-    if path.is_dir():
-        return path
-    if text in shipped_models():
+    if not path.exists() and text in shipped_models():
         return Path(str(resources.files("chemtl").joinpath("resources", "models", text)))
-    shipped = ", ".join(shipped_models()) or "none installed"
-    raise ChemtlError(f"model {text!r} is neither a directory nor a shipped model (shipped: {shipped})")
+    return path
 
 
 def load_model(name_or_path: str | os.PathLike):

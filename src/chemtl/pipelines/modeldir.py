@@ -95,13 +95,15 @@ def read_meta(path: str | os.PathLike) -> dict[str, Any]:
 
 
 def load_model_dir(path: str | os.PathLike, tokenizer: Any | None = None) -> LoadedModel:
-    """Read a model directory's config, tokenizer and meta; weights are checked, not loaded.
+    """Read a model directory (or shipped model name)'s config, tokenizer and meta; weights are
+    checked, not loaded.
 
     ``tokenizer`` replaces the directory's own (it must still fit the model).
     """
     from chemtl.models import ChemtlConfig
+    from chemtl.pretrained import resolve_model_dir
 
-    d = Path(path)
+    d = resolve_model_dir(path)  # a shipped model's name, or a directory
     check_weights_dir(d)
     try:
         raw = json.loads((d / "config.json").read_text(encoding="utf-8"))

@@ -239,3 +239,11 @@ def test_demo_runs(capsys):
     assert "Fe2O3                [CLS] Fe:0.4 O:0.6 [SEP]" in out
     assert "matbench fold 4: train/val/test 3684/0/920" in out
     assert Path.cwd().joinpath("mixed.skipped.csv").exists() is False
+
+
+def test_split_verb_offers_every_split_method():
+    # The verb keeps its own list so `chemtl --help` need not import numpy; it must not drift.
+    from chemtl.cli.split import METHODS
+    from chemtl.data.splits import SPLIT_METHODS
+
+    assert METHODS == SPLIT_METHODS

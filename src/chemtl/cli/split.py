@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from chemtl.cli._common import add_data_args, add_verb
 
+# The same names as chemtl.data.splits.SPLIT_METHODS (a test keeps them equal); listed here so
+# that `chemtl --help` does not import numpy.
 METHODS = (
     "random",
     "kfold",

@@ -12,13 +12,25 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import sys
 
 from chemtl import __version__
 from chemtl.errors import ChemtlError
 
 # Verb modules in the order `chemtl --help` lists them.
-VERBS = ("tokenize", "datasets", "split", "vocab", "pretrain", "finetune", "predict", "embed", "demo")
+VERBS = (
+    "tokenize",
+    "datasets",
+    "split",
+    "vocab",
+    "pretrain",
+    "finetune",
+    "predict",
+    "embed",
+    "compare",
+    "demo",
+)
 
 EXIT_USER_ERROR = 2
 
@@ -45,6 +57,10 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    # On a shared CPU, OpenMP threads that spin while waiting slow training by 10x or more when
+    # another process holds a core; passive waiting costs nothing when the machine is idle.
+    # Set before torch is imported (verbs import it inside ``run``); a user's setting wins.
+    os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
     parser = build_parser()
     args = parser.parse_args(argv)
     if not hasattr(args, "func"):

@@ -83,44 +83,41 @@ def pareto_front(points: Sequence[tuple[float, float]]) -> list[int]:
 # overfitting
 
 
-def overfit_epoch(train_loss: Sequence[float], val_loss: Sequence[float], patience: int = 2) -> int | None:
-    """The epoch (1-based) after which the run overfits, or None.
+def overfit_epoch(
+    train_loss: Sequence[float | None], val_loss: Sequence[float | None], patience: int = 2
+) -> int | None:
+    """The epoch (1-based) where the run starts to overfit, or None.
 
-    Epoch ``e`` is the overfitting point when
+    The turning point ``e`` is the epoch with the lowest validation loss (the last of equal
+    lowest values: where the loss leaves its minimum). The run overfits from ``e`` when at least
+    ``patience`` epochs follow it and for each of the next ``patience`` epochs ``e + k``
+    (k = 1..patience):
 
-    1. its validation loss is the lowest so far: ``val[e] <= val[i]`` for every ``i < e``;
-    2. the validation loss of each of the next ``patience`` epochs is above it:
-       ``val[e + k] > val[e]`` for ``k = 1..patience``;
-    3. the training loss falls strictly over those epochs: ``train[e + k] < train[e + k - 1]``.
+    - the validation loss is above the minimum: ``val[e + k] > val[e]``, and
+    - the training loss is still below its value at the turning point: ``train[e + k] < train[e]``
 
-    The first such ``e`` is returned (the epoch where validation loss turns up while training loss
-    still falls); a run that stops improving on both losses, or has fewer than ``patience + 1``
-    epochs, has none. Both sequences are per epoch, ``[0]`` is epoch 1; a NaN or missing value
-    (None) breaks every window it is in.
+    i.e. validation loss turns up for good while training loss keeps falling (the generalisation
+    gap widens). A temporary bump that is followed by a new validation minimum is not overfitting,
+    nor is a run whose training loss stopped falling too (a plateau). Both sequences are per epoch,
+    ``[0]`` is epoch 1; None or NaN values are skipped when finding the minimum and break the
+    window they fall in.
     """
     if patience < 1:
         raise ValueError(f"patience must be >= 1, got {patience}")
     if len(train_loss) != len(val_loss):
         raise ValueError(f"{len(train_loss)} training losses but {len(val_loss)} validation losses")
-    n = len(val_loss)
-    best = math.inf
-    for e in range(n - patience):
-        v = val_loss[e]
-        if not _finite(v) or not _finite(train_loss[e]):
-            continue
-        if v > best:
-            continue
-        best = v
-        window = range(e + 1, e + patience + 1)
-        if all(
-            _finite(val_loss[j])
-            and _finite(train_loss[j])
-            and val_loss[j] > v
-            and train_loss[j] < train_loss[j - 1]
-            for j in window
-        ):
-            return e + 1
-    return None
+    finite = [i for i, v in enumerate(val_loss) if _finite(v)]
+    if not finite:
+        return None
+    lowest = min(val_loss[i] for i in finite)  # type: ignore[type-var]
+    e = max(i for i in finite if val_loss[i] == lowest)
+    if e + patience >= len(val_loss) or not _finite(train_loss[e]):
+        return None
+    for j in range(e + 1, e + patience + 1):
+        v, t = val_loss[j], train_loss[j]
+        if not (_finite(v) and _finite(t) and v > lowest and t < train_loss[e]):  # type: ignore[operator]
+            return None
+    return e + 1
 
 
 # ----------------------------------------------------------------------------------------------
@@ -195,7 +192,7 @@ def recommend(rows: Sequence[Mapping[str, Any]], tolerance: float = 0.02) -> str
     top = sizes[-1]
     at_top = [r for r in usable if int(r["train_size"]) == top]
     best = min(at_top, key=lambda r: _rank_key(r, higher))
-    spread = "" if best.get("std") is None or not _finite(best.get("std")) else f" ± {_num(best['std'])}"
+    spread = "" if not _finite(best.get("std")) else f" ± {best['std']:.2g}"
     direction = "highest" if higher else "lowest"
     parts = [
         f"With {top:,} training rows, {best['strategy']} gives the {direction} {label}: "

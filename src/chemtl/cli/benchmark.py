@@ -1,0 +1,112 @@
+"""`chemtl benchmark NAME`: run ``benchmarks/NAME.py`` and regenerate docs/BENCHMARKS.md.
+
+The benchmark scripts live in the repository (``benchmarks/``), not in the installed package: the
+verb finds them beside chemtl's source in an editable install (``src/chemtl`` -> ``benchmarks``),
+or in ``$CHEMTL_BENCHMARKS_DIR``. Every flag after NAME goes to the script (``--quick``,
+``--results-dir``, ``--docs``, and its own; ``chemtl benchmark NAME --help`` lists them).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import sys
+from pathlib import Path
+
+from chemtl.cli._common import add_verb
+
+BENCHMARKS_ENV = "CHEMTL_BENCHMARKS_DIR"
+_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_]*")
+_NOT_BENCHMARKS = {"common"}
+
+
+def register(subparsers) -> None:
+    parser = add_verb(
+        subparsers,
+        "benchmark",
+        "run a benchmark script: results/NAME.json (every number, split, seed, machine) + docs/BENCHMARKS.md",
+        """
+        Run benchmarks/NAME.py: it measures chemtl beside its peers in one script, on the same
+        split, and writes benchmarks/results/NAME.json (every number, the split, seed, machine,
+        package versions, git commit and wall time), then regenerates docs/BENCHMARKS.md from
+        every result file. Benchmarks: speed (tokenizers, inference, engine overhead, memory,
+        FLOP rate), matbench_expt_gap (the Matbench 5-fold protocol vs RandomForest-on-Magpie
+        and predict-the-mean). --quick makes a smoke run in seconds that writes NAME.quick.json.
+        Flags after NAME go to the benchmark; `chemtl benchmark NAME --help` lists them.
+        The scripts are found beside chemtl's source (an editable install of the repository)
+        or in $CHEMTL_BENCHMARKS_DIR.
+        """,
+        """
+        chemtl benchmark speed
+        chemtl benchmark matbench_expt_gap
+        chemtl benchmark matbench_expt_gap --models none          # the peers only
+        chemtl benchmark matbench_expt_gap --quick --models models/comp-mlm
+        chemtl benchmark speed --results-dir /tmp/res --docs /tmp/BENCHMARKS.md
+        """,
+    )
+    parser.add_argument("name", metavar="NAME", help="the benchmark: speed, matbench_expt_gap, ...")
+    parser.add_argument(
+        "args", nargs=argparse.REMAINDER, metavar="FLAGS", help="flags for the benchmark (--quick, ...)"
+    )
+    parser.set_defaults(func=run)
+
+
+def benchmarks_dir() -> Path:
+    """``$CHEMTL_BENCHMARKS_DIR``, or ``benchmarks/`` beside chemtl's source tree."""
+    import chemtl
+    from chemtl.errors import ChemtlError
+
+    override = os.environ.get(BENCHMARKS_ENV)
+    if override:
+        path = Path(override)
+        if not path.is_dir():
+            raise ChemtlError(f"${BENCHMARKS_ENV} is {override!r}, which is not a directory")
+        return path
+    path = Path(chemtl.__file__).resolve().parents[2] / "benchmarks"
+    if not (path / "common.py").is_file():
+        raise ChemtlError(
+            f"no benchmarks directory beside chemtl's source (looked for {str(path)!r}); the benchmark "
+            f"scripts come with the repository: install it editable (pip install -e .) or set ${BENCHMARKS_ENV}"
+        )
+    return path
+
+
+def available(directory: Path) -> list[str]:
+    return sorted(
+        p.stem for p in directory.glob("*.py") if _NAME.fullmatch(p.stem) and p.stem not in _NOT_BENCHMARKS
+    )
+
+
+def load_benchmark(name: str, directory: Path):
+    """Import ``directory/NAME.py`` (with ``directory`` on sys.path for its ``common`` module)."""
+    import importlib.util
+
+    from chemtl.errors import ChemtlError
+
+    if not _NAME.fullmatch(name) or name in _NOT_BENCHMARKS or not (directory / f"{name}.py").is_file():
+        names = ", ".join(available(directory)) or "none"
+        raise ChemtlError(
+            f"unknown benchmark {name!r}: no {name}.py in {str(directory)!r} (available: {names})"
+        )
+    if str(directory) not in sys.path:
+        sys.path.insert(0, str(directory))
+    loaded = sys.modules.get("common")
+    if (
+        loaded is not None
+        and Path(getattr(loaded, "__file__", "") or "").resolve() != (directory / "common.py").resolve()
+    ):
+        del sys.modules["common"]  # another directory's helper module: load this one's
+    spec = importlib.util.spec_from_file_location(f"chemtl_benchmarks.{name}", directory / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    if not callable(getattr(module, "main", None)):
+        raise ChemtlError(f"benchmark script {str(directory / f'{name}.py')!r} has no main(argv) function")
+    return module
+
+
+def run(args: argparse.Namespace) -> int:
+    module = load_benchmark(args.name, benchmarks_dir())
+    out = module.main(list(args.args))
+    sys.stdout.write(f"result: {out['result']}\ndocs: {out['docs']}\n")
+    return 0

@@ -1,0 +1,292 @@
+"""`chemtl compare`: every transfer strategy on identical splits and seeds, one table and one report.
+
+The flags only build a ``CompareConfig`` (``chemtl.evaluate.compare``) and call ``compare``.
+"""
+
+from __future__ import annotations
+
+import argparse
+
+from chemtl.cli._common import KIND_CHOICES, add_verb
+
+DEFAULT_STRATEGIES = "full,feature,partial,prompt,lora,scratch"
+# CLI defaults: a quick but real comparison (see docs: a demo-sized run takes minutes on 2 cores).
+DEFAULTS = {
+    "epochs": 20,
+    "patience": 5,
+    "batch_size": 32,
+    "lr": 1e-4,
+    "head_lr": 1e-3,
+}
+
+
+def register(subparsers) -> None:
+    parser = add_verb(
+        subparsers,
+        "compare",
+        "run full / feature / partial / prompt / LoRA / scratch on identical splits: table + HTML report",
+        """
+        Fine-tune --model on the --target column of --data with every strategy in --strategies,
+        at every training-set size in --train-sizes and with every seed, all on identical rows:
+        the split comes from --split/--fold (default: the published matbench fold 0 for matbench
+        datasets, a seeded 80/10/10 random split otherwise); a size n takes the first n rows of
+        a seeded permutation of the training side (smaller sizes are subsets of larger ones, the
+        same rows for every strategy); validation and test rows never change.
+
+        Writes into --out: summary.csv (strategy, size, metric mean and std over seeds,
+        trainable and total parameters, training seconds, peak RSS, inference items/s),
+        runs.csv, compare.json, report.html with figures/ (metric vs parameters and vs training
+        time with the Pareto points, learning curves pretrained vs scratch, loss curves with
+        overfitting marked), and one fine-tuning run directory per run under runs/.
+        Prints the table, a recommendation and the report path.
+
+        Run the same command again after an interruption or a failed run: finished runs whose
+        settings are unchanged are reused, an interrupted one resumes from its checkpoint.
+        """,
+        """
+        chemtl compare --model composition-small --data matbench_expt_gap --target target \\
+            --strategies full,feature,partial,lora,prompt,scratch --size-cap 500 --epochs 8 \\
+            --out runs/gap-compare
+        chemtl compare --model models/comp-mlm --data my_gaps.csv --target gap \\
+            --train-sizes 50,100,200,500,all --seeds 3 --out runs/gap-curves
+        chemtl compare --model models/comp-mlm --data matbench_expt_gap --fold 0,1,2,3,4 \\
+            --strategies full,lora,scratch --out runs/gap-5fold
+        """,
+    )
+    parser.add_argument(
+        "--model", required=True, metavar="NAME|DIR", help="a shipped model name or a model directory"
+    )
+    parser.add_argument("--out", required=True, metavar="DIR", help="the comparison directory to write")
+    data = parser.add_argument_group("data")
+    data.add_argument("--data", required=True, metavar="NAME|FILE", help="a registered dataset or a csv file")
+    data.add_argument("--target", "--target-col", dest="target", metavar="COL", help="the target column")
+    data.add_argument("--input-col", metavar="COL", help="column with formulas/SMILES/SELFIES (files)")
+    data.add_argument("--kind", choices=KIND_CHOICES, help="representation (default: the model's)")
+    data.add_argument("--task", choices=("regression", "classification"), help="default: from the data")
+    data.add_argument(
+        "--skip-invalid", action="store_true", help="skip invalid rows instead of refusing the file"
+    )
+    data.add_argument(
+        "--max-length", type=int, default=256, help="tokens per input, with [CLS]/[SEP] (default 256)"
+    )
+    split = parser.add_argument_group("split")
+    split.add_argument(
+        "--split",
+        metavar="METHOD",
+        help="random, matbench, kfold, scaffold, ... (default: matbench for matbench_* datasets, else random)",
+    )
+    split.add_argument(
+        "--split-param", action="append", metavar="KEY=VALUE", help="a split parameter, e.g. frac=0.8,0.1,0.1"
+    )
+    split.add_argument(
+        "--fold",
+        metavar="K[,K...]",
+        help="fold(s) of a k-fold split; several folds are replicates like seeds (matbench default: 0)",
+    )
+    split.add_argument(
+        "--val-frac",
+        type=float,
+        default=0.1,
+        help="validation share carved from train when the split has none",
+    )
+    split.add_argument("--split-seed", type=int, default=0, help="seed of the split (default 0)")
+    split.add_argument(
+        "--split-file", metavar="FILE", help="a split saved by `chemtl split` instead of --split"
+    )
+    cmp = parser.add_argument_group("comparison")
+    cmp.add_argument(
+        "--strategies",
+        default=DEFAULT_STRATEGIES,
+        metavar="LIST",
+        help=f"comma-separated (default {DEFAULT_STRATEGIES})",
+    )
+    cmp.add_argument(
+        "--train-sizes",
+        default="all",
+        metavar="LIST",
+        help="training-set sizes, e.g. 50,100,200,500,all (default all)",
+    )
+    cmp.add_argument(
+        "--seeds",
+        default="1",
+        metavar="N|LIST",
+        help="a count (seeds 0..N-1) or seeds like 0,7,42 (default 1)",
+    )
+    cmp.add_argument(
+        "--size-cap", type=int, metavar="N", help="clip every training-set size to N rows (quick runs)"
+    )
+    cmp.add_argument(
+        "--trainable-layers", type=int, metavar="K", help="partial: top layers that train (default: half)"
+    )
+    cmp.add_argument("--lora-r", type=int, default=8, help="lora: rank (default 8)")
+    cmp.add_argument(
+        "--num-virtual-tokens", type=int, default=10, help="prompt/prefix: virtual tokens (default 10)"
+    )
+    cmp.add_argument(
+        "--tolerance",
+        type=float,
+        default=0.02,
+        help="recommendation: 'within x of the best' (default 0.02 = 2%%)",
+    )
+    cmp.add_argument("--keep-checkpoints", action="store_true", help="keep each finished run's checkpoints/")
+    cmp.add_argument(
+        "--overwrite",
+        action="store_true",
+        help="accept other settings in an existing --out (runs with unchanged settings are still reused)",
+    )
+    train = parser.add_argument_group("training (every run)")
+    train.add_argument(
+        "--epochs", type=int, default=DEFAULTS["epochs"], help="most epochs (default %(default)s)"
+    )
+    train.add_argument(
+        "--patience",
+        type=int,
+        default=DEFAULTS["patience"],
+        help="early stopping on validation loss (0: off; default %(default)s)",
+    )
+    train.add_argument("--batch-size", type=int, default=DEFAULTS["batch_size"], help="default %(default)s")
+    train.add_argument(
+        "--lr", type=float, default=DEFAULTS["lr"], help="encoder learning rate (default %(default)s)"
+    )
+    train.add_argument(
+        "--head-lr",
+        type=float,
+        default=DEFAULTS["head_lr"],
+        help="head, prompt and prefix learning rate (default %(default)s; 0: same as --lr)",
+    )
+    train.add_argument("--weight-decay", type=float, default=0.01)
+    train.add_argument("--scheduler", choices=("constant", "linear", "cosine"), default="constant")
+    train.add_argument("--warmup-steps", type=int, default=0)
+    train.add_argument("--precision", choices=("32", "bf16-mixed"), default="32")
+    train.add_argument("--progress", action="store_true", help="show each run's progress bar")
+    parser.set_defaults(func=run)
+
+
+def _int_list(text: str, flag: str) -> tuple[int, ...]:
+    from chemtl.errors import ChemtlError
+
+    items = [t.strip() for t in text.split(",") if t.strip()]
+    if not items or not all(t.isdigit() for t in items):
+        raise ChemtlError(f"{flag} {text!r}: write integers separated by commas")
+    return tuple(int(t) for t in items)
+
+
+def _split_params(items: list[str] | None) -> dict:
+    import json
+
+    from chemtl.errors import ChemtlError
+
+    out: dict = {}
+    for item in items or []:
+        key, sep, value = item.partition("=")
+        if not sep or not key.strip():
+            raise ChemtlError(f"--split-param {item!r}: write KEY=VALUE")
+        parsed = []
+        for part in value.split(","):
+            try:
+                parsed.append(json.loads(part.strip()))
+            except ValueError:
+                parsed.append(part.strip())
+        out[key.strip().replace("-", "_")] = parsed if len(parsed) > 1 else parsed[0]
+    return out
+
+
+def default_split(dataset: str) -> str:
+    """The split a comparison uses when --split is not given: the published matbench folds for
+    registered matbench datasets, a seeded random split otherwise."""
+    from pathlib import Path
+
+    from chemtl.data.registry import is_registered
+
+    if dataset.startswith("matbench_") and is_registered(dataset) and not Path(dataset).is_file():
+        return "matbench"
+    return "random"
+
+
+def config_from_args(args: argparse.Namespace):
+    from chemtl.errors import ChemtlError
+    from chemtl.evaluate.compare import CompareConfig
+    from chemtl.training.config import DataConfig, TrainConfig
+
+    split = args.split or (None if args.split_file else default_split(args.data)) or "random"
+    folds = _int_list(args.fold, "--fold") if args.fold else None
+    if folds is None and split == "matbench" and not args.split_file:
+        folds = (0,)
+    seeds_text = args.seeds.strip()
+    if "," in seeds_text:
+        seeds: int | tuple[int, ...] = _int_list(seeds_text, "--seeds")
+    elif seeds_text.isdigit():
+        seeds = int(seeds_text)
+    else:
+        raise ChemtlError(f"--seeds {args.seeds!r}: write a count such as 3 or seeds such as 0,7,42")
+    data = DataConfig(
+        dataset=args.data,
+        input_col=args.input_col,
+        target_col=args.target,
+        kind=args.kind,
+        task=args.task,
+        split=split,
+        split_params=_split_params(args.split_param),
+        fold=folds[0] if folds and len(folds) == 1 else None,
+        val_frac=args.val_frac,
+        split_seed=args.split_seed,
+        split_file=args.split_file,
+        max_length=args.max_length,
+        skip_invalid=args.skip_invalid,
+    )
+    train = TrainConfig(
+        lr=args.lr,
+        head_lr=args.head_lr if args.head_lr else None,
+        weight_decay=args.weight_decay,
+        batch_size=args.batch_size,
+        max_epochs=args.epochs,
+        patience=args.patience if args.patience else None,
+        scheduler=args.scheduler,
+        warmup_steps=args.warmup_steps,
+        precision=args.precision,
+        progress_bar=args.progress,
+    )
+    return CompareConfig(
+        model=args.model,
+        data=data,
+        strategies=tuple(s.strip() for s in args.strategies.split(",") if s.strip()),
+        train_sizes=args.train_sizes,
+        seeds=seeds,
+        folds=folds if folds and len(folds) > 1 else None,
+        train=train,
+        trainable_layers=args.trainable_layers,
+        lora_r=args.lora_r,
+        num_virtual_tokens=args.num_virtual_tokens,
+        size_cap=args.size_cap,
+        tolerance=args.tolerance,
+        keep_checkpoints=args.keep_checkpoints,
+    )
+
+
+def run(args: argparse.Namespace) -> int:
+    import sys
+    from pathlib import Path
+
+    from chemtl.evaluate.compare import compare, format_table
+
+    config = config_from_args(args)
+
+    def log(line: str) -> None:
+        sys.stderr.write(line + "\n")
+        sys.stderr.flush()
+
+    result = compare(config, args.out, overwrite=args.overwrite, log=log, command=["chemtl", *sys.argv[1:]])
+    sys.stdout.write(format_table(result.rows) + "\n\n")
+    sys.stdout.write(result.recommendation + "\n\n")
+    report = result.paths.get("report_html", Path(args.out) / "summary.csv")
+    sys.stdout.write(
+        f"{len(result.records)} runs ({result.executed} trained, "
+        f"{len(result.records) - result.executed - len(result.failed)} reused) in {result.wall_seconds:.0f} s\n"
+        f"report: {report}\n"
+    )
+    if result.failed:
+        sys.stderr.write(
+            f"{len(result.failed)} run(s) failed (see runs.csv); run the same command again to retry them\n"
+        )
+        return 1
+    return 0

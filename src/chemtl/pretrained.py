@@ -118,6 +118,12 @@ def package_model(run_dir: str | os.PathLike, out_dir: str | os.PathLike, name: 
     manifest = json.loads((run / "manifest.json").read_text())
     config = json.loads((run / "train_config.json").read_text())
     size_mb = (out / "model.safetensors").stat().st_size / 1e6
+    resumed = ""
+    if manifest.get("resumed_from_step"):
+        resumed = (
+            f" (resumed from step {manifest['resumed_from_step']} after an interruption: the time and"
+            " the loss curve cover the resumed part only)"
+        )
     data = manifest.get("data", {})
     machine = manifest.get("machine", {})
     card = f"""# {name}
@@ -133,7 +139,7 @@ Load it offline with `chemtl.load_model("{name}")` or `--model {name}` on any ve
 | final training loss (mean of last 50 steps) | {curve["final_train_loss_50"]} |
 | final validation loss | {curve["final_val_loss"] if curve["final_val_loss"] is not None else metrics.get("best_val_loss")} |
 | parameters | {metrics.get("total_params")} ({size_mb:.1f} MB of safetensors) |
-| wall time (training) | {metrics.get("train_seconds")} s |
+| wall time (training) | {metrics.get("train_seconds")} s{resumed} |
 | peak RSS | {metrics.get("peak_rss_mb")} MB |
 | machine | {machine.get("cpu_count")} CPU cores, {machine.get("platform")} |
 | versions | {", ".join(f"{k} {v}" for k, v in manifest.get("versions", {}).items())} |

@@ -9,9 +9,10 @@ transformers' Auto classes when those are imported, so ``AutoTokenizer.from_pret
 from __future__ import annotations
 
 from chemtl._hook import install_transformers_hook
-from chemtl.tokenizers import get_tokenizer, load_tokenizer
+from chemtl.pretrained import load_model, load_tokenizer, shipped_models
+from chemtl.tokenizers import get_tokenizer
 
 __version__ = "0.1.0"
-__all__ = ["get_tokenizer", "load_tokenizer", "__version__"]
+__all__ = ["get_tokenizer", "load_model", "load_tokenizer", "shipped_models", "__version__"]
 
 install_transformers_hook()

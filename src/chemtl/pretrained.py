@@ -47,6 +47,13 @@ def load_model(name_or_path: str | os.PathLike):
     return ChemtlModel.from_pretrained(loaded.path).eval()
 
 
+def load_tokenizer(name_or_path: str | os.PathLike):
+    """The tokenizer of a shipped model name, or of any saved tokenizer/model directory."""
+    from chemtl.tokenizers import load_tokenizer as load_saved
+
+    return load_saved(resolve_model_dir(name_or_path))
+
+
 # Files of a run directory that a shipped model keeps (checkpoints and logs stay behind).
 SHIPPED_FILES = (
     "config.json",

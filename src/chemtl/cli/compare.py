@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import argparse
 
-from chemtl.cli._common import KIND_CHOICES, add_verb
+from chemtl.cli._common import add_training_data_args, add_verb
 
 DEFAULT_STRATEGIES = "full,feature,partial,prompt,lora,scratch"
 # CLI defaults: a quick but real comparison (see docs: a demo-sized run takes minutes on 2 cores).
@@ -57,18 +57,7 @@ def register(subparsers) -> None:
         "--model", required=True, metavar="NAME|DIR", help="a shipped model name or a model directory"
     )
     parser.add_argument("--out", required=True, metavar="DIR", help="the comparison directory to write")
-    data = parser.add_argument_group("data")
-    data.add_argument("--data", required=True, metavar="NAME|FILE", help="a registered dataset or a csv file")
-    data.add_argument("--target", "--target-col", dest="target", metavar="COL", help="the target column")
-    data.add_argument("--input-col", metavar="COL", help="column with formulas/SMILES/SELFIES (files)")
-    data.add_argument("--kind", choices=KIND_CHOICES, help="representation (default: the model's)")
-    data.add_argument("--task", choices=("regression", "classification"), help="default: from the data")
-    data.add_argument(
-        "--skip-invalid", action="store_true", help="skip invalid rows instead of refusing the file"
-    )
-    data.add_argument(
-        "--max-length", type=int, default=256, help="tokens per input, with [CLS]/[SEP] (default 256)"
-    )
+    add_training_data_args(parser)
     split = parser.add_argument_group("split")
     split.add_argument(
         "--split",

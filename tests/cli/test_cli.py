@@ -248,3 +248,20 @@ def test_demo_compares_strategies_from_the_shipped_model():
         "--out",
         "runs/x",
     ]
+
+
+def test_training_verbs_default_to_the_published_matbench_split(tmp_path):
+    import argparse
+
+    from chemtl.cli._common import default_split, split_params_with_leakage
+
+    assert default_split("matbench_expt_gap") == "matbench"
+    assert default_split("esol") == "random"
+    own = tmp_path / "matbench_mine.csv"
+    own.write_text("formula,target\nFe2O3,1\n")
+    assert default_split(str(own)) == "random"
+    assert split_params_with_leakage({"frac": [0.8, 0.1, 0.1]}, argparse.Namespace(allow_leakage=True)) == {
+        "frac": [0.8, 0.1, 0.1],
+        "allow_leakage": True,
+    }
+    assert split_params_with_leakage({}, argparse.Namespace(allow_leakage=False)) == {}

@@ -56,6 +56,28 @@ def add_training_data_args(parser: argparse.ArgumentParser) -> None:
     data.add_argument(
         "--max-length", type=int, default=256, help="tokens per input, with [CLS]/[SEP] (default 256)"
     )
+    data.add_argument(
+        "--allow-leakage",
+        action="store_true",
+        help="keep a split that puts the same compound on two sides (refused by default)",
+    )
+
+
+def default_split(dataset: str) -> str:
+    """The split used when --split is not given: the published matbench folds for registered
+    matbench datasets, a seeded random split otherwise."""
+    from pathlib import Path
+
+    from chemtl.data.registry import is_registered
+
+    if dataset.startswith("matbench_") and is_registered(dataset) and not Path(dataset).is_file():
+        return "matbench"
+    return "random"
+
+
+def split_params_with_leakage(params: dict, args: argparse.Namespace) -> dict:
+    """``params`` plus ``allow_leakage=True`` when --allow-leakage was given."""
+    return {**params, "allow_leakage": True} if args.allow_leakage else params
 
 
 def load_data(args: argparse.Namespace):

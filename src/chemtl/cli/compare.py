@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import argparse
 
-from chemtl.cli._common import add_training_data_args, add_verb
+from chemtl.cli._common import add_training_data_args, add_verb, default_split, split_params_with_leakage
 
 DEFAULT_STRATEGIES = "full,feature,partial,prompt,lora,scratch"
 # CLI defaults: a quick but real comparison (see docs: a demo-sized run takes minutes on 2 cores).
@@ -180,18 +180,6 @@ def _split_params(items: list[str] | None) -> dict:
     return out
 
 
-def default_split(dataset: str) -> str:
-    """The split a comparison uses when --split is not given: the published matbench folds for
-    registered matbench datasets, a seeded random split otherwise."""
-    from pathlib import Path
-
-    from chemtl.data.registry import is_registered
-
-    if dataset.startswith("matbench_") and is_registered(dataset) and not Path(dataset).is_file():
-        return "matbench"
-    return "random"
-
-
 def config_from_args(args: argparse.Namespace):
     from chemtl.errors import ChemtlError
     from chemtl.evaluate.compare import CompareConfig
@@ -215,7 +203,7 @@ def config_from_args(args: argparse.Namespace):
         kind=args.kind,
         task=args.task,
         split=split,
-        split_params=_split_params(args.split_param),
+        split_params=split_params_with_leakage(_split_params(args.split_param), args),
         fold=folds[0] if folds and len(folds) == 1 else None,
         val_frac=args.val_frac,
         split_seed=args.split_seed,

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import argparse
 
-from chemtl.cli._common import add_training_data_args, add_verb
+from chemtl.cli._common import add_training_data_args, add_verb, default_split, split_params_with_leakage
 
 STRATEGY_NAMES = ("full", "feature", "partial", "scratch", "prompt", "prefix", "lora")
 
@@ -169,9 +169,9 @@ def register(subparsers) -> None:
     split = parser.add_argument_group("split")
     split.add_argument(
         "--split",
-        default="random",
         metavar="METHOD",
-        help="random (default), matbench, kfold, scaffold, shipped, ... (see `chemtl split --help`)",
+        help="random, matbench, kfold, scaffold, shipped, ... (default: matbench for matbench_* "
+        "datasets, else random; see `chemtl split --help`)",
     )
     split.add_argument(
         "--split-param",
@@ -253,8 +253,8 @@ def run(args: argparse.Namespace) -> int:
         target_col=args.target,
         kind=args.kind,
         task=args.task,
-        split=args.split,
-        split_params=_key_values(args.split_param, "--split-param"),
+        split=args.split or ("random" if args.split_file else default_split(args.data)),
+        split_params=split_params_with_leakage(_key_values(args.split_param, "--split-param"), args),
         fold=args.fold,
         val_frac=args.val_frac,
         split_seed=args.split_seed,

@@ -104,6 +104,13 @@ def load_model_dir(path: str | os.PathLike, tokenizer: Any | None = None) -> Loa
     from chemtl.pretrained import resolve_model_dir
 
     d = resolve_model_dir(path)  # a shipped model's name, or a directory
+    if not d.exists():
+        from chemtl.pretrained import shipped_models
+
+        shipped = ", ".join(shipped_models()) or "none"
+        raise ModelDirError(
+            f"model directory {str(d)!r} does not exist and is not a shipped model (shipped: {shipped})"
+        )
     check_weights_dir(d)
     try:
         raw = json.loads((d / "config.json").read_text(encoding="utf-8"))

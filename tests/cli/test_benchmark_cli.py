@@ -11,10 +11,8 @@ from chemtl.cli import main as cli_main
 
 
 @pytest.fixture
-def chemtl(monkeypatch, capsys):
-    """`chemtl ARGS` in this process, with the benchmark verb registered -> (status, out, err)."""
-    if "benchmark" not in cli_main.VERBS:
-        monkeypatch.setattr(cli_main, "VERBS", (*cli_main.VERBS, "benchmark"))
+def chemtl(capsys):
+    """`chemtl ARGS` in this process -> (status, out, err)."""
 
     def run(*argv) -> tuple[int, str, str]:
         code = cli_main.main([str(a) for a in argv])

@@ -17,10 +17,8 @@ def parse(*argv: str) -> argparse.Namespace:
 
 
 @pytest.fixture
-def chemtl(monkeypatch, capsys):
-    """`chemtl ARGS` in this process, with the compare verb registered -> (status, out, err)."""
-    if "compare" not in cli_main.VERBS:
-        monkeypatch.setattr(cli_main, "VERBS", (*cli_main.VERBS, "compare"))
+def chemtl(capsys):
+    """`chemtl ARGS` in this process -> (status, out, err)."""
 
     def run(*argv) -> tuple[int, str, str]:
         code = cli_main.main([str(a) for a in argv])

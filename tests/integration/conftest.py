@@ -17,12 +17,11 @@ import pytest
 CATIONS = ["Li", "Na", "K", "Mg", "Ca", "Sr", "Ba", "Ti", "Fe", "Co", "Ni", "Cu", "Zn", "Al", "Ga"]
 ANIONS = ["O", "S", "Se", "F", "Cl", "N"]
 
-# The verb runner: adds the training verbs to the dispatcher if the lead has not yet, then runs
-# `chemtl`. A file (not `python -c`), because a DDP launch re-runs the script it was started as.
+# The verb runner: `chemtl` from a file (not `python -c`), because a DDP launch re-runs the script
+# it was started as.
 RUNNER = """\
 import os, sys, time
 from chemtl.cli import main as m
-m.VERBS = tuple(m.VERBS) + tuple(v for v in ("pretrain", "finetune", "predict", "embed") if v not in m.VERBS)
 delay = float(os.environ.get("CHEMTL_TEST_STEP_DELAY", "0"))
 if delay:  # slow each step down so that a test can kill the run in the middle
     from chemtl.training.module import TaskModule
@@ -117,13 +116,6 @@ def cli_main():
     from chemtl.cli import main as m
 
     def run(*args) -> int:
-        saved = m.VERBS
-        m.VERBS = tuple(m.VERBS) + tuple(
-            v for v in ("pretrain", "finetune", "predict", "embed") if v not in m.VERBS
-        )
-        try:
-            return m.main([str(a) for a in args])
-        finally:
-            m.VERBS = saved
+        return m.main([str(a) for a in args])
 
     return run

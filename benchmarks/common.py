@@ -323,6 +323,32 @@ def _order_key(path: Path) -> tuple:
     return (quick, rank, base)
 
 
+def publish(
+    name: str,
+    payload: dict[str, Any],
+    args: Any,
+    argv: Sequence[str] | None,
+    started: float,
+    started_iso: str,
+) -> dict[str, Path]:
+    """A benchmark's last step: write its result (``args`` carries ``quick``, ``results_dir`` and
+    ``docs``), regenerate the benchmarks page, and return both paths."""
+    path = write_result(
+        name,
+        payload,
+        wall_seconds=time.perf_counter() - started,
+        started=started_iso,
+        quick=args.quick,
+        directory=args.results_dir,
+        argv=argv,
+    )
+    return {"result": path, "docs": render_markdown(args.results_dir, args.docs)}
+
+
+def print_paths(out: dict[str, Path]) -> None:
+    print(f"result: {out['result']}\ndocs: {out['docs']}")
+
+
 def render_markdown(results: str | os.PathLike | None = None, docs: str | os.PathLike | None = None) -> Path:
     """Rebuild the benchmarks page from every ``*.json`` in the results directory; return its path."""
     rdir, out = results_dir(results), docs_path(docs)

@@ -561,19 +561,8 @@ def main(argv: list[str] | None = None) -> dict[str, Path]:
     }
     if not math.isfinite(protocol_seconds):
         raise RuntimeError("non-finite wall time")
-    path = common.write_result(
-        NAME,
-        payload,
-        wall_seconds=time.perf_counter() - started,
-        started=started_iso,
-        quick=args.quick,
-        directory=args.results_dir,
-        argv=argv,
-    )
-    docs = common.render_markdown(args.results_dir, args.docs)
-    return {"result": path, "docs": docs}
+    return common.publish(NAME, payload, args, argv, started, started_iso)
 
 
 if __name__ == "__main__":
-    out = main()
-    print(f"result: {out['result']}\ndocs: {out['docs']}")
+    common.print_paths(main())

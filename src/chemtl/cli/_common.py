@@ -20,11 +20,11 @@ def add_verb(subparsers, name: str, summary: str, description: str, examples: st
     )
 
 
-def add_data_args(parser: argparse.ArgumentParser, *, target: bool = True) -> None:
+def add_data_args(parser: argparse.ArgumentParser, *, target: bool = True, required: bool = True) -> None:
     """--data NAME|FILE and the flags that say how to read a user's csv."""
     group = parser.add_argument_group("data")
     group.add_argument(
-        "--data", required=True, metavar="NAME|FILE", help="a registered dataset or a csv file"
+        "--data", required=required, metavar="NAME|FILE", help="a registered dataset or a csv file"
     )
     group.add_argument("--input-col", metavar="COL", help="column with formulas/SMILES/SELFIES (files)")
     if target:

@@ -38,8 +38,7 @@ def register(subparsers) -> None:
     ):
         sub = actions.add_parser(name, help=helptext)
         sub.add_argument("name", nargs="?", metavar="NAME", help="a registered dataset (or use --data)")
-        add_data_args(sub)
-        sub._option_string_actions["--data"].required = False
+        add_data_args(sub, required=False)  # the NAME argument may stand in for --data
         if name == "show":
             sub.add_argument("--json", action="store_true")
             sub.set_defaults(func=run_show)

@@ -429,3 +429,19 @@ def test_every_strategy_saves_a_directory_that_predicts_the_same(
     again = pd.read_csv(tmp_path / "p.csv", keep_default_na=False)
     assert list(again.input) == list(ours.input)
     assert np.allclose(again.prediction, ours.prediction, rtol=1e-5, atol=1e-6)
+
+
+def test_smiles_table_is_refused_by_a_composition_model(tiny_model, tmp_path, capsys, cli_main):
+    table = tmp_path / "mols.csv"
+    table.write_text("smiles,y\n" + "".join(f"{'C' * n}O,{n}\n" for n in range(1, 21)))
+    assert (
+        cli_main(
+            "finetune", "--model", tiny_model, "--data", table, "--target", "y", "--out", tmp_path / "run"
+        )
+        == 2
+    )
+    assert capsys.readouterr().err == (
+        f"error: dataset {str(table)!r} holds smiles inputs but the model reads composition inputs "
+        "(pass --kind composition if the column really holds composition strings)\n"
+    )
+    assert not (tmp_path / "run").exists()

@@ -73,16 +73,23 @@ def load_data(data: DataConfig, kind: str):
     from chemtl.data import load_dataset
     from chemtl.data.dataset import Dataset
 
+    # The data's own kind (given, or from its column name and values), never the model's: reading
+    # a SMILES column as formulas would silently succeed ("C1CC" is a formula of carbon).
     ds = load_dataset(
         data.dataset,
         input_col=data.input_col,
         target_col=data.target_col,
-        kind=data.kind or kind,
+        kind=data.kind,
         task=data.task,
         skip_invalid=data.skip_invalid,
     )
     if not isinstance(ds, Dataset):
         raise DataError(f"dataset {data.dataset!r} is an unlabelled corpus, not a table to fine-tune on")
+    if ds.kind != kind:
+        raise DataError(
+            f"dataset {data.dataset!r} holds {ds.kind} inputs but the model reads {kind} inputs"
+            + ("" if data.kind else f" (pass --kind {kind} if the column really holds {kind} strings)")
+        )
     return ds
 
 

@@ -181,3 +181,35 @@ def test_supervised_multitask_stage_then_finetune(tiny_model, data_dir, tmp_path
         )
         == 0
     )
+
+
+def test_supervised_stage_excludes_downstream_compounds(tiny_model, data_dir, tmp_path, cli_main):
+    """--exclude drops every source row whose compound is in the named data, however it is written."""
+    rows = (data_dir / "gap.csv").read_text().splitlines()[1:11]
+    formulas = [r.split(",")[0] for r in rows]
+    # the same ten compounds, half of them written with doubled amounts
+    written = [f"({f})2" if k % 2 else f for k, f in enumerate(formulas)]
+    (tmp_path / "downstream.csv").write_text("formula,y\n" + "".join(f"{f},1.0\n" for f in written))
+    stage = tmp_path / "multitask"
+    args = ["pretrain", "--supervised", f"{data_dir / 'gap.csv'}:gap,{data_dir / 'e_form.csv'}:e_form"]
+    args += ["--init", tiny_model, "--max-steps", "2", "--batch-size", "16", "--no-progress", "--out", stage]
+    assert cli_main(*args, "--exclude", tmp_path / "downstream.csv") == 0
+    metrics = json.loads((stage / "metrics.json").read_text())
+    assert metrics["n_train"] + metrics["n_val"] == 80
+    assert metrics["excluded"] == {
+        "datasets": [{"dataset": "downstream", "rows": 10, "compounds": 10}],
+        "rows": {"gap": 10, "e_form": 0},
+    }
+    manifest = json.loads((stage / "manifest.json").read_text())
+    assert manifest["data"]["exclude"] == metrics["excluded"]["datasets"]
+
+
+def test_exclude_without_supervised_is_refused(data_dir, tmp_path, cli_main, capsys):
+    out = tmp_path / "m"
+    code = cli_main("pretrain", "--corpus", data_dir / "corpus.txt", "--exclude", "x.csv", "--out", out)
+    assert code == 2
+    assert (
+        capsys.readouterr().err.strip()
+        == "error: --exclude applies to --supervised sources, not to a --corpus"
+    )
+    assert not out.exists()

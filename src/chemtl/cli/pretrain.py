@@ -36,7 +36,8 @@ def register(subparsers) -> None:
             --out models/smiles-mlm
         chemtl pretrain --corpus moses --kind smiles --objective mlm,contrastive --limit 100000 --out models/smiles-mc
         chemtl pretrain --corpus my_formulas.txt --kind composition --size tiny --max-steps 100 --out models/t
-        chemtl pretrain --supervised matbench_mp_gap,matbench_mp_e_form --init models/comp-mlm --out models/comp-mt
+        chemtl pretrain --supervised matbench_mp_gap,matbench_mp_e_form --init models/comp-mlm \\
+            --exclude matbench_expt_gap --out models/comp-mt
         chemtl pretrain ... --out models/comp-mlm --resume     # after an interruption
         """,
     )
@@ -53,6 +54,12 @@ def register(subparsers) -> None:
         "--supervised",
         metavar="DATASET[:TARGET],...",
         help="multi-task regression on these labelled datasets instead of a corpus",
+    )
+    src.add_argument(
+        "--exclude",
+        metavar="DATASET,...",
+        help="with --supervised: drop rows whose compound appears in these datasets (e.g. the "
+        "downstream benchmark, so its test compounds are never seen with a label)",
     )
     mdl = parser.add_argument_group("model")
     mdl.add_argument(
@@ -135,12 +142,15 @@ def run(args: argparse.Namespace) -> int:
             args.out,
             init_from=args.init,
             val_frac=0.1,
+            exclude=[e.strip() for e in args.exclude.split(",") if e.strip()] if args.exclude else None,
             resume=args.resume,
             overwrite=args.overwrite,
         )
     else:
         if not args.corpus:
             raise ChemtlError("name a --corpus (or --supervised datasets)")
+        if args.exclude:
+            raise ChemtlError("--exclude applies to --supervised sources, not to a --corpus")
         from chemtl.pipelines.pretrain import pretrain
 
         config = PretrainConfig(

@@ -279,10 +279,34 @@ def pretrain(
     return PretrainResult(out, metrics, net)
 
 
-def _multitask_table(sources: list[DataConfig], kind: str):
-    """Rows of every source, one target column per source, NaN where a row lacks that target."""
+def _excluded_keys(exclude: list[str], kind: str) -> tuple[set[str], list[dict]]:
+    """Compound keys of every input of the ``exclude`` datasets (registered names or files)."""
+    from chemtl.data import load_dataset
+    from chemtl.data.keys import compound_keys
+
+    keys: set[str] = set()
+    infos = []
+    for name in exclude:
+        ds = load_dataset(name, kind=kind)
+        if ds.kind != kind:
+            raise DataError(f"--exclude {name!r} holds {ds.kind} inputs, the sources hold {kind} inputs")
+        before = len(keys)
+        keys.update(compound_keys(list(ds.inputs), kind))
+        infos.append({"dataset": ds.name, "rows": len(ds.inputs), "compounds": len(keys) - before})
+    return keys, infos
+
+
+def _multitask_table(sources: list[DataConfig], kind: str, exclude: list[str] | None = None):
+    """Rows of every source, one target column per source, NaN where a row lacks that target.
+
+    Rows whose compound (``chemtl.data.keys.compound_key``: ``Cu1.8S`` is ``Cu9S5``) appears in any
+    ``exclude`` dataset are dropped, so a downstream benchmark's test compounds are never seen with
+    a label. Returns also what was excluded, per source, for the manifest and model card.
+    """
+    from chemtl.data.keys import compound_keys
     from chemtl.pipelines.finetune import check_targets, load_data
 
+    excluded, exclude_infos = _excluded_keys(list(exclude or []), kind)
     inputs: list[str] = []
     blocks = []
     names: list[str] = []
@@ -294,13 +318,21 @@ def _multitask_table(sources: list[DataConfig], kind: str):
         target = src.target_col or ds.info.get("target_col") or "target"
         check_targets(ds, "regression", target)
         names.append(f"{ds.name}:{target}")
-        blocks.append((len(inputs), np.asarray(ds.targets, dtype=np.float64)))
-        inputs += ds.inputs
-        infos.append(ds.info)
+        values = np.asarray(ds.targets, dtype=np.float64)
+        rows = list(ds.inputs)
+        info = dict(ds.info)
+        if excluded:
+            keep = np.array([k not in excluded for k in compound_keys(rows, kind)], dtype=bool)
+            info["excluded_rows"] = int((~keep).sum())
+            rows = [r for r, k in zip(rows, keep) if k]
+            values = values[keep]
+        blocks.append((len(inputs), values))
+        inputs += rows
+        infos.append(info)
     y = np.full((len(inputs), len(sources)), np.nan)
     for j, (start, values) in enumerate(blocks):
         y[start : start + len(values), j] = values
-    return inputs, y, names, infos
+    return inputs, y, names, infos, exclude_infos
 
 
 def supervised_pretrain(
@@ -311,6 +343,7 @@ def supervised_pretrain(
     *,
     init_from: str | Path | None = None,
     val_frac: float = 0.1,
+    exclude: list[str] | None = None,
     resume: bool = False,
     overwrite: bool = False,
     command: list[str] | None = None,
@@ -318,7 +351,8 @@ def supervised_pretrain(
     """Multi-task regression on labelled ``sources`` (one head output per source).
 
     Starts from ``init_from`` (a pretrained directory) or from random weights of ``model``;
-    ``val_frac`` of the rows, drawn with the train seed, give the validation loss. The output
+    ``val_frac`` of the rows, drawn with the train seed, give the validation loss. Rows whose
+    compound appears in an ``exclude`` dataset (e.g. the downstream benchmark) are dropped. The output
     is a fine-tuned model directory (``chemtl predict`` gives one column per source) whose encoder
     ``chemtl finetune --model`` carries on from.
     """
@@ -348,7 +382,7 @@ def supervised_pretrain(
         kind, tokenizer = source.kind, source.tokenizer
     else:
         kind, tokenizer = model.kind, get_tokenizer(model.kind)
-    inputs, y, names, infos = _multitask_table(sources, kind)
+    inputs, y, names, infos, exclude_infos = _multitask_table(sources, kind, exclude)
     n = len(inputs)
     perm = np.random.default_rng(train.seed).permutation(n)
     n_val = max(1, round(val_frac * n))
@@ -365,6 +399,7 @@ def supervised_pretrain(
         "sources": [s.to_dict() for s in sources],
         "init_from": None if init_from is None else str(init_from),
         "val_frac": val_frac,
+        "exclude": list(exclude or []),
         "model": model.to_dict(),
         "train": train.to_dict(),
     }
@@ -431,6 +466,10 @@ def supervised_pretrain(
         "targets": names,
         "n_train": int(len(train_idx)),
         "n_val": int(len(val_idx)),
+        "excluded": {
+            "datasets": exclude_infos,
+            "rows": {i["name"]: i.get("excluded_rows", 0) for i in infos},
+        },
         "seed": train.seed,
         "val": per_target,
         "best_val_loss": result.best_val_loss,
@@ -448,7 +487,7 @@ def supervised_pretrain(
         command=list(sys.argv) if command is None else command,
         started=started,
         finished=now_iso(),
-        data={"sources": infos},
+        data={"sources": infos, "exclude": exclude_infos},
         split={
             "method": "random",
             "seed": train.seed,

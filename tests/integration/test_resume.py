@@ -10,6 +10,7 @@ import subprocess
 import sys
 import time
 
+import pandas as pd
 import torch
 
 from chemtl.pipelines.finetune import NONDETERMINISTIC_KEYS
@@ -72,3 +73,10 @@ def test_sigkill_then_resume_gives_the_uninterrupted_metrics(
     assert numbers(killed) == numbers(tmp_path / "whole")
     manifest = json.loads((killed / "manifest.json").read_text())
     assert manifest["resumed_from_step"] == step
+    # the loss curves cover the whole run, not only the part after the resume
+    whole_log = pd.read_csv(tmp_path / "whole" / "logs" / "metrics.csv")
+    killed_log = pd.read_csv(killed / "logs" / "metrics.csv")
+    assert list(killed_log.columns) == list(whole_log.columns)
+    assert killed_log["step"].tolist() == whole_log["step"].tolist()
+    assert killed_log["train_loss_step"].equals(whole_log["train_loss_step"])
+    assert not (killed / "logs" / "metrics.before-resume.csv").exists()

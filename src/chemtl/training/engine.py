@@ -39,6 +39,10 @@ from chemtl.training.seeding import seed_run
 CHECKPOINT_DIR = "checkpoints"
 LAST_CHECKPOINT = "last.ckpt"
 LOG_DIR = "logs"
+LOG_FILE = "metrics.csv"
+# Rows logged before the resume point, kept while a resumed run writes its own metrics.csv
+# (Lightning's CSVLogger starts the file afresh); merged back when the run ends.
+LOG_HISTORY = "metrics.before-resume.csv"
 
 
 @dataclass
@@ -256,6 +260,50 @@ def build_trainer(
     )
 
 
+def _read_log(path: Path):
+    import pandas as pd
+
+    return pd.read_csv(path) if path.is_file() and path.stat().st_size else None
+
+
+def keep_log_history(log_dir: Path, resumed_from: int) -> None:
+    """Before a resume: keep the logged rows of the steps before ``resumed_from`` in LOG_HISTORY.
+
+    Lightning's CSVLogger replaces ``metrics.csv`` when a run starts, so without this the curves of
+    a resumed run would begin at the resume point. Rows at or after the checkpoint's step are
+    dropped: the resumed run logs those steps again. Repeated interruptions accumulate correctly.
+    """
+    import pandas as pd
+
+    from chemtl.atomic import atomic_open
+
+    parts = [t for t in (_read_log(log_dir / LOG_HISTORY), _read_log(log_dir / LOG_FILE)) if t is not None]
+    if not parts:
+        return
+    history = pd.concat(parts, ignore_index=True)
+    history = history[history["step"] < resumed_from]
+    with atomic_open(log_dir / LOG_HISTORY, "w") as handle:
+        history.to_csv(handle, index=False)
+    (log_dir / LOG_FILE).unlink(missing_ok=True)
+
+
+def merge_log_history(log_dir: Path) -> None:
+    """After a resumed run: ``metrics.csv`` = the kept history followed by the resumed run's rows."""
+    import pandas as pd
+
+    from chemtl.atomic import atomic_open
+
+    history = _read_log(log_dir / LOG_HISTORY)
+    if history is None:
+        return
+    current = _read_log(log_dir / LOG_FILE)
+    merged = history if current is None else pd.concat([history, current], ignore_index=True)
+    columns = ["epoch", "step"] + sorted(c for c in merged.columns if c not in ("epoch", "step"))
+    with atomic_open(log_dir / LOG_FILE, "w") as handle:
+        merged[[c for c in columns if c in merged.columns]].to_csv(handle, index=False)
+    (log_dir / LOG_HISTORY).unlink()
+
+
 def fit(
     module: TaskModule,
     train_loader: ResumableLoader,
@@ -277,15 +325,21 @@ def fit(
         AtomicLastCheckpoint(ckpt, config.checkpoint_every_n_steps, train_loader),
     ]
     seed_run(config.seed, config.deterministic)
-    trainer = build_trainer(config, run_dir, callbacks)
     resumed_from = None
     ckpt_path = None
     if resume and ckpt.is_file():
         ckpt_path = str(ckpt)
         resumed_from = int(torch.load(ckpt, map_location="cpu", weights_only=True).get("global_step", 0))
+        from chemtl.pipelines.runs import global_rank_from_env
+
+        if global_rank_from_env() == 0:  # DDP workers re-enter fit(); only the launcher moves files
+            keep_log_history(run_dir / LOG_DIR, resumed_from)
+    trainer = build_trainer(config, run_dir, callbacks)
     start = time.perf_counter()
     trainer.fit(module, train_loader, val_loader, ckpt_path=ckpt_path, weights_only=True)
     seconds = time.perf_counter() - start
+    if trainer.is_global_zero:
+        merge_log_history(run_dir / LOG_DIR)
     best.restore(module)
     per_rank = memory.per_rank or [peak_rss_mb()]
     return FitResult(

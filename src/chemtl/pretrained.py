@@ -103,10 +103,69 @@ def _loss_curve(log_csv: Path, png: Path) -> dict[str, float | int | None]:
     }
 
 
-def package_model(run_dir: str | os.PathLike, out_dir: str | os.PathLike, name: str, command: str) -> Path:
+def _source_rows(run_config: dict, metrics: dict, data: dict) -> tuple[str, list[tuple[str, str]]]:
+    """What the model learned from: a one-line description and the card's rows about its data."""
+    if run_config.get("run") != "supervised_pretrain":
+        objectives = " + ".join(metrics.get("objectives") or ["mlm"])
+        return f"pretrained with {objectives} ({metrics.get('mask', '-')} masking)", [
+            ("corpus", f"{data.get('name')} ({data.get('rows')} rows; sha256 `{data.get('sha256')}`)"),
+            (
+                "rows seen / steps / epochs",
+                f"{metrics.get('rows_seen')} / {metrics.get('global_step')} / {metrics.get('epochs_run')}",
+            ),
+        ]
+    sources = data.get("sources", [])
+    rows = [
+        (
+            "initialised from",
+            f"`{Path(run_config['init_from']).name}`" if run_config.get("init_from") else "random weights",
+        ),
+    ]
+    for info, target in zip(sources, metrics.get("targets", [])):
+        dropped = info.get("excluded_rows")
+        rows.append(
+            (
+                f"source `{target}`",
+                f"{info.get('rows')} rows, sha256 `{info.get('sha256')}`"
+                + ("" if dropped is None else f"; {dropped} rows excluded"),
+            )
+        )
+    excluded = data.get("exclude") or []
+    rows.append(
+        (
+            "excluded compounds",
+            "; ".join(
+                f"every compound of `{e['dataset']}` ({e['compounds']} compounds in {e['rows']} rows, matched "
+                "by reduced composition, so `Cu1.8S` is `Cu9S5`)"
+                for e in excluded
+            )
+            or "none: compounds of downstream test sets may have been seen with a label",
+        )
+    )
+    rows.append(
+        (
+            "rows trained / validated / steps / epochs",
+            f"{metrics.get('n_train')} / {metrics.get('n_val')} / {metrics.get('global_step')} / "
+            f"{metrics.get('epochs_run')}",
+        )
+    )
+    for target, val in (metrics.get("val") or {}).items():
+        if val:
+            rows.append((f"validation MAE `{target}`", f"{val['mae']:.4f} ({val['n']} rows)"))
+    return "trained by supervised multi-task regression (an intermediate stage)", rows
+
+
+def package_model(
+    run_dir: str | os.PathLike,
+    out_dir: str | os.PathLike,
+    name: str,
+    command: str,
+    notes: str | os.PathLike | None = None,
+) -> Path:
     """Copy a pretraining run's model files to ``out_dir`` with a model card and a loss curve.
 
-    ``command`` is the exact command line that regenerates the run (it goes in the card).
+    ``command`` is the exact command line that regenerates the run (it goes in the card);
+    ``notes`` a markdown file whose text is appended to the card (measurements about the model).
     """
     import json
     import shutil
@@ -117,6 +176,8 @@ def package_model(run_dir: str | os.PathLike, out_dir: str | os.PathLike, name: 
     missing = [f for f in SHIPPED_FILES if not (run / f).is_file()]
     if missing:
         raise ChemtlError(f"{run}: not a finished pretraining run (missing {', '.join(missing)})")
+    if notes is not None and not Path(notes).is_file():
+        raise ChemtlError(f"model card notes {str(notes)!r} is not a file")
     out.mkdir(parents=True, exist_ok=True)
     for f in SHIPPED_FILES:
         shutil.copyfile(run / f, out / f)
@@ -124,36 +185,40 @@ def package_model(run_dir: str | os.PathLike, out_dir: str | os.PathLike, name: 
     metrics = json.loads((run / "metrics.json").read_text())
     manifest = json.loads((run / "manifest.json").read_text())
     config = json.loads((run / "train_config.json").read_text())
+    meta = json.loads((run / "chemtl.json").read_text())
     size_mb = (out / "model.safetensors").stat().st_size / 1e6
     resumed = ""
     if manifest.get("resumed_from_step"):
-        resumed = (
-            f" (resumed from step {manifest['resumed_from_step']} after an interruption: the time and"
-            " the loss curve cover the resumed part only)"
-        )
-    data = manifest.get("data", {})
+        resumed = f" (resumed from step {manifest['resumed_from_step']} after an interruption)"
     machine = manifest.get("machine", {})
+    how, data_rows = _source_rows(config, metrics, manifest.get("data", {}))
+    val_loss = (
+        curve["final_val_loss"] if curve["final_val_loss"] is not None else metrics.get("best_val_loss")
+    )
+    rows = [
+        *data_rows,
+        ("final training loss (mean of last 50 steps)", curve["final_train_loss_50"]),
+        ("final validation loss", val_loss),
+        ("parameters", f"{metrics.get('total_params')} ({size_mb:.1f} MB of safetensors)"),
+        ("wall time (training)", f"{metrics.get('train_seconds')} s{resumed}"),
+        ("peak RSS", f"{metrics.get('peak_rss_mb')} MB"),
+        ("machine", f"{machine.get('cpu_count')} CPU cores, {machine.get('platform')}"),
+        ("versions", ", ".join(f"{k} {v}" for k, v in manifest.get("versions", {}).items())),
+        ("git commit", manifest.get("git_commit")),
+    ]
+    table = "\n".join(f"| {label} | {value} |" for label, value in rows)
+    extra = "" if notes is None else "\n" + Path(notes).read_text().strip() + "\n"
     card = f"""# {name}
 
-A chemtl {config["model"]["kind"]} encoder, size `{config["model"]["size"]}`, pretrained with
-{" + ".join(metrics.get("objectives") or ["supervised multi-task"])} ({metrics.get("mask", "-")} masking).
+A chemtl {meta.get("kind", config["model"]["kind"])} encoder, size `{config["model"]["size"]}`, {how}.
 Load it offline with `chemtl.load_model("{name}")` or `--model {name}` on any verb.
 
 | | |
 |---|---|
-| corpus | {data.get("name")} ({data.get("rows")} rows; sha256 `{data.get("sha256")}`) |
-| rows seen / steps / epochs | {metrics.get("rows_seen")} / {metrics.get("global_step")} / {metrics.get("epochs_run")} |
-| final training loss (mean of last 50 steps) | {curve["final_train_loss_50"]} |
-| final validation loss | {curve["final_val_loss"] if curve["final_val_loss"] is not None else metrics.get("best_val_loss")} |
-| parameters | {metrics.get("total_params")} ({size_mb:.1f} MB of safetensors) |
-| wall time (training) | {metrics.get("train_seconds")} s{resumed} |
-| peak RSS | {metrics.get("peak_rss_mb")} MB |
-| machine | {machine.get("cpu_count")} CPU cores, {machine.get("platform")} |
-| versions | {", ".join(f"{k} {v}" for k, v in manifest.get("versions", {}).items())} |
-| git commit | {manifest.get("git_commit")} |
+{table}
 
 ![loss curve](loss_curve.png)
-
+{extra}
 Regenerate (also part of `make pretrained`):
 
     {command}
@@ -166,12 +231,12 @@ The full resolved configuration is in `train_config.json`, the run's provenance 
 
 
 def main(argv: list[str] | None = None) -> int:
-    """``python -m chemtl.pretrained RUN_DIR OUT_DIR NAME COMMAND``: package a run (make pretrained)."""
+    """``python -m chemtl.pretrained RUN_DIR OUT_DIR NAME COMMAND [NOTES.md]``: package a run."""
     import sys
 
     args = sys.argv[1:] if argv is None else argv
-    if len(args) != 4:
-        sys.stderr.write("usage: python -m chemtl.pretrained RUN_DIR OUT_DIR NAME COMMAND\n")
+    if len(args) not in (4, 5):
+        sys.stderr.write("usage: python -m chemtl.pretrained RUN_DIR OUT_DIR NAME COMMAND [NOTES.md]\n")
         return 2
     print(package_model(*args))
     return 0

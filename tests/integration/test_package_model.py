@@ -38,3 +38,25 @@ def test_unfinished_run_is_refused(tmp_path):
 def test_resolve_keeps_paths(tmp_path):
     assert resolve_model_dir(tmp_path) == tmp_path
     assert str(resolve_model_dir("no-such-model")) == "no-such-model"
+
+
+def test_package_a_supervised_stage_states_its_exclusions(tiny_model, data_dir, tmp_path, cli_main):
+    (tmp_path / "downstream.csv").write_text("formula,y\nLiF,1.0\n")
+    run = tmp_path / "run"
+    args = ["pretrain", "--supervised", f"{data_dir / 'gap.csv'}:gap", "--init", tiny_model]
+    args += ["--exclude", tmp_path / "downstream.csv", "--max-steps", "2", "--batch-size", "8"]
+    assert cli_main(*args, "--no-progress", "--out", run) == 0
+    (tmp_path / "notes.md").write_text("## Effect of the exclusion\n\nmeasured here\n")
+    out = package_model(
+        run, tmp_path / "shipped", "tiny-mp", "chemtl pretrain --supervised ...", tmp_path / "notes.md"
+    )
+    card = (out / "README.md").read_text()
+    manifest = json.loads((run / "manifest.json").read_text())
+    sha = manifest["data"]["sources"][0]["sha256"]
+    assert "trained by supervised multi-task regression (an intermediate stage)" in card
+    assert f"| initialised from | `{tiny_model.name}` |" in card
+    assert f"| source `gap:gap` | 60 rows, sha256 `{sha}`; 1 rows excluded |" in card
+    assert "| excluded compounds | every compound of `downstream` (1 compounds in 1 rows, matched" in card
+    assert "## Effect of the exclusion\n\nmeasured here\n" in card
+    with pytest.raises(ChemtlError, match="notes 'nope.md' is not a file"):
+        package_model(run, tmp_path / "x", "x", "cmd", "nope.md")

@@ -30,9 +30,12 @@ def register(subparsers) -> None:
         Run benchmarks/NAME.py: it measures chemtl beside its peers in one script, on the same
         split, and writes benchmarks/results/NAME.json (every number, the split, seed, machine,
         package versions, git commit and wall time), then regenerates docs/BENCHMARKS.md from
-        every result file. Benchmarks: speed (tokenizers, inference, engine overhead, memory,
-        FLOP rate), matbench_expt_gap (the Matbench 5-fold protocol vs RandomForest-on-Magpie
-        and predict-the-mean). --quick makes a smoke run in seconds that writes NAME.quick.json.
+        every result file. Benchmarks: matbench_expt_gap (the Matbench 5-fold protocol vs
+        RandomForest-on-Magpie and predict-the-mean), learning_curve (pretrained vs scratch at
+        50-1000 training rows), molecules (smiles-small vs Chemprop v2 vs RandomForest-on-Morgan
+        on ESOL, FreeSolv, Lipophilicity), pretraining_ablation (masking and objective choices),
+        speed (tokenizers, inference, engine overhead, memory, FLOP rate). --quick makes a smoke
+        run in seconds that writes NAME.quick.json.
         Flags after NAME go to the benchmark; `chemtl benchmark NAME --help` lists them.
         The scripts are found beside chemtl's source (an editable install of the repository)
         or in $CHEMTL_BENCHMARKS_DIR.
@@ -42,6 +45,8 @@ def register(subparsers) -> None:
         chemtl benchmark matbench_expt_gap
         chemtl benchmark matbench_expt_gap --models none          # the peers only
         chemtl benchmark matbench_expt_gap --quick --models models/comp-mlm
+        chemtl benchmark learning_curve --model composition-small --seeds 3
+        chemtl benchmark molecules --datasets esol,freesolv --seeds 0
         chemtl benchmark speed --results-dir /tmp/res --docs /tmp/BENCHMARKS.md
         """,
     )
@@ -99,6 +104,7 @@ def load_benchmark(name: str, directory: Path):
         del sys.modules["common"]  # another directory's helper module: load this one's
     spec = importlib.util.spec_from_file_location(f"chemtl_benchmarks.{name}", directory / f"{name}.py")
     module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # dataclasses and pickling look the module up by name
     spec.loader.exec_module(module)
     if not callable(getattr(module, "main", None)):
         raise ChemtlError(f"benchmark script {str(directory / f'{name}.py')!r} has no main(argv) function")

@@ -1,4 +1,5 @@
-"""The peers every chemtl result stands beside: a RandomForest on Magpie statistics, predict-the-mean.
+"""The peers every chemtl result stands beside: RandomForests on Magpie statistics (compositions) and
+on Morgan fingerprints (molecules), predict-the-mean.
 
 Magpie statistics (the features of Matbench's RF-Magpie baseline, matminer's
 ``ElementProperty.from_preset("magpie")``): for each of the 22 element properties of the Magpie
@@ -20,6 +21,13 @@ naming the formula and the element.
     rf = MagpieRandomForest(n_estimators=500, n_jobs=2, random_state=0).fit(train_formulas, y)
     rf.predict(test_formulas)
     MeanRegressor().fit(train_formulas, y).predict(test_formulas)   # the dummy
+
+Molecules: a RandomForest on Morgan fingerprints (ECFP4-like bits, radius 2, 2048 bits, RDKit's
+``rdFingerprintGenerator``, the same bits as ``chemtl.data.features.morgan_matrix``):
+
+    X = morgan_features(["CCO", "c1ccccc1"])                 # (2, 2048) uint8
+    rf = MorganRandomForest(n_estimators=500, n_jobs=2, random_state=0).fit(train_smiles, y)
+    rf.predict(test_smiles)
 """
 
 from __future__ import annotations
@@ -38,6 +46,8 @@ from chemtl.errors import ChemtlError
 MAGPIE_PACKAGE = "crabnet"
 MAGPIE_FILE = ("data", "element_properties", "magpie.csv")
 MAGPIE_STATS: tuple[str, ...] = ("mean", "avg_dev", "min", "max", "range", "mode")
+MORGAN_RADIUS = 2
+MORGAN_BITS = 2048
 
 
 @dataclass(frozen=True)
@@ -179,6 +189,60 @@ class MagpieRandomForest:
         return self.model.predict(features)
 
 
+def morgan_features(
+    smiles: Sequence[str], radius: int = MORGAN_RADIUS, n_bits: int = MORGAN_BITS
+) -> np.ndarray:
+    """(N, n_bits) uint8 Morgan fingerprint bits of ``smiles`` (an invalid SMILES is an error naming it)."""
+    from chemtl.data.features import morgan_matrix
+
+    if isinstance(smiles, str):
+        smiles = [smiles]
+    if radius < 0 or n_bits < 1:
+        raise ChemtlError(f"Morgan fingerprints need radius >= 0 and n_bits >= 1, got {radius} and {n_bits}")
+    return morgan_matrix(list(smiles), radius=radius, n_bits=n_bits)
+
+
+class MorganRandomForest:
+    """``sklearn.ensemble.RandomForestRegressor`` on ``morgan_features`` (radius 2, 2048 bits).
+
+    Defaults: 500 trees, sklearn's other defaults (every feature considered at each split, fully
+    grown trees, bootstrap), as ``MagpieRandomForest``.
+    """
+
+    def __init__(
+        self,
+        n_estimators: int = 500,
+        n_jobs: int | None = 2,
+        random_state: int = 0,
+        radius: int = MORGAN_RADIUS,
+        n_bits: int = MORGAN_BITS,
+        **rf_params,
+    ) -> None:
+        self.radius, self.n_bits = int(radius), int(n_bits)
+        self.params = dict(n_estimators=n_estimators, n_jobs=n_jobs, random_state=random_state, **rf_params)
+        self.model = None
+
+    def features(self, smiles: Sequence[str]) -> np.ndarray:
+        return morgan_features(smiles, self.radius, self.n_bits)
+
+    def fit(self, smiles: Sequence[str], targets: Sequence[float]) -> MorganRandomForest:
+        return self.fit_features(self.features(smiles), targets)
+
+    def fit_features(self, features: np.ndarray, targets: Sequence[float]) -> MorganRandomForest:
+        from sklearn.ensemble import RandomForestRegressor
+
+        self.model = RandomForestRegressor(**self.params).fit(features, np.asarray(targets, dtype=np.float64))
+        return self
+
+    def predict(self, smiles: Sequence[str]) -> np.ndarray:
+        return self.predict_features(self.features(smiles))
+
+    def predict_features(self, features: np.ndarray) -> np.ndarray:
+        if self.model is None:
+            raise RuntimeError("MorganRandomForest.predict before fit")
+        return self.model.predict(features)
+
+
 class MeanRegressor:
     """Predict-the-mean (Matbench's dummy): every prediction is the mean training target."""
 
@@ -200,12 +264,16 @@ class MeanRegressor:
 
 __all__ = [
     "MAGPIE_STATS",
+    "MORGAN_BITS",
+    "MORGAN_RADIUS",
     "MagpieRandomForest",
     "MagpieTable",
     "MeanRegressor",
+    "MorganRandomForest",
     "composition_statistics",
     "load_magpie_table",
     "magpie_feature_names",
     "magpie_features",
     "magpie_path",
+    "morgan_features",
 ]

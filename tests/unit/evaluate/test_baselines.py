@@ -1,4 +1,5 @@
-"""The peers: Magpie statistics (exact values), RandomForest on them, predict-the-mean."""
+"""The peers: Magpie statistics (exact values), RandomForest on them, predict-the-mean, and the
+RandomForest on Morgan fingerprints."""
 
 from __future__ import annotations
 
@@ -8,12 +9,16 @@ import pytest
 from chemtl.errors import ChemtlError
 from chemtl.evaluate.baselines import (
     MAGPIE_STATS,
+    MORGAN_BITS,
+    MORGAN_RADIUS,
     MagpieRandomForest,
     MeanRegressor,
+    MorganRandomForest,
     composition_statistics,
     load_magpie_table,
     magpie_feature_names,
     magpie_features,
+    morgan_features,
 )
 
 
@@ -94,3 +99,43 @@ def test_random_forest_is_seeded_and_learns():
     p1 = rf1.predict(["NaCl", "CaO"])
     np.testing.assert_array_equal(p1, rf2.predict(["NaCl", "CaO"]))
     assert np.abs(rf1.predict(formulas) - y).mean() < np.abs(y - y.mean()).mean()
+
+
+def test_morgan_features_exact_bit_counts():
+    assert (MORGAN_RADIUS, MORGAN_BITS) == (2, 2048)
+    x = morgan_features(["C", "c1ccccc1", "CCO", "OCC"])
+    assert x.shape == (4, 2048) and x.dtype == np.uint8 and set(np.unique(x)) <= {0, 1}
+    # methane: one environment; benzene: one per radius (0, 1, 2), every carbon alike;
+    # ethanol: 3 atoms at radius 0, 3 at radius 1, radius 2 covers the whole molecule again (no new bit)
+    assert x.sum(axis=1).tolist() == [1, 3, 6, 6]
+    np.testing.assert_array_equal(x[2], x[3])  # the same molecule written differently
+    assert morgan_features("CCO").shape == (1, 2048)
+    assert morgan_features(["CCO"], radius=0, n_bits=64).sum() == 3
+
+
+def test_morgan_features_name_an_invalid_smiles():
+    with pytest.raises(ChemtlError, match=r"'C1CC'.*unclosed ring"):
+        morgan_features(["CCO", "C1CC"])
+    with pytest.raises(ChemtlError, match="radius"):
+        morgan_features(["CCO"], radius=-1)
+
+
+def test_morgan_random_forest_fits_distinct_molecules_exactly():
+    smiles = ["C", "CC", "CCC", "CCO", "c1ccccc1", "c1ccccc1O", "CC(=O)O", "CN", "ClC(Cl)Cl", "C1CCCCC1"]
+    y = np.arange(len(smiles), dtype=np.float64) * 0.5 - 1.0
+    # no bootstrap, fully grown trees, distinct fingerprints: every leaf is one molecule
+    rf = MorganRandomForest(n_estimators=3, n_jobs=1, random_state=0, bootstrap=False).fit(smiles, y)
+    np.testing.assert_array_equal(rf.predict(smiles), y)
+    assert rf.params == {"n_estimators": 3, "n_jobs": 1, "random_state": 0, "bootstrap": False}
+    assert rf.model.n_features_in_ == 2048
+
+
+def test_morgan_random_forest_is_seeded():
+    smiles = ["C", "CC", "CCC", "CCCC", "CCO", "CCCO", "CCCCO", "c1ccccc1", "Cc1ccccc1", "CCc1ccccc1"]
+    y = np.array([float(s.count("C") + s.count("c")) for s in smiles])  # carbon count: learnable
+    rf1 = MorganRandomForest(n_estimators=10, n_jobs=1, random_state=3).fit(smiles, y)
+    rf2 = MorganRandomForest(n_estimators=10, n_jobs=1, random_state=3).fit(smiles, y)
+    np.testing.assert_array_equal(rf1.predict(["CCCCC", "OCCO"]), rf2.predict(["CCCCC", "OCCO"]))
+    assert np.abs(rf1.predict(smiles) - y).mean() < np.abs(y - y.mean()).mean()
+    with pytest.raises(RuntimeError, match="before fit"):
+        MorganRandomForest().predict(["C"])

@@ -178,7 +178,7 @@ def run(args: argparse.Namespace) -> int:
         )
     if result.is_global_zero and result.metrics is not None:
         m = result.metrics
-        val = m.get("val_loss")
+        val = m.get("val_loss", m.get("best_val_loss"))
         sys.stdout.write(
             f"pretrained {m['global_step']} steps ({m['epochs_run']} epochs) in {m['train_seconds']:.1f} s, "
             f"validation loss {'n/a' if val is None else format(val, '.4g')}, peak RSS {m['peak_rss_mb']:.0f} MB "

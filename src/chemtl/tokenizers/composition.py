@@ -17,6 +17,10 @@ Two modes:
   Each token's fraction is 1/(number of atoms), so the fractions of an element's tokens still add
   up to its atomic fraction.
 
+Speed: in fraction mode a batch's common formulas are parsed all at once (``parse_simple_batch``:
+plain symbols and amounts, un-nested groups, no element twice) and the rest one by one with
+``parse_composition``; the ids and fractions are those of encoding each formula on its own.
+
 Decoding: ``decode(ids)`` gives the element tokens joined by spaces ("Fe O") in fraction mode and
 the integer formula ("Fe2O3") in repeat mode. ``decode(ids, fractions)`` gives a formula with the
 same atomic fractions: the smallest whole-number formula whose fractions are all within 1e-5 of
@@ -29,12 +33,18 @@ from __future__ import annotations
 
 from collections import Counter
 from functools import lru_cache
-from itertools import islice
+from itertools import chain, islice, repeat
+from operator import attrgetter
 from typing import Any
 
 import numpy as np
 
-from chemtl.chem.composition import element_symbols_by_z, parse_composition
+from chemtl.chem.composition import (
+    element_symbols_by_z,
+    parse_composition,
+    parse_compositions,
+    parse_simple_batch,
+)
 from chemtl.errors import InvalidFormulaError, TokenizationError
 from chemtl.tokenizers.base import (
     DEFAULT_MODEL_MAX_LENGTH,
@@ -52,6 +62,8 @@ MODES = ("fraction", "repeat")
 _INTEGER_TOLERANCE = 1e-6
 _DECODE_TOLERANCE = 1e-5
 _DECODE_MAX_MULTIPLIER = 100
+_ELEMENTS = attrgetter("elements")
+_AMOUNTS = attrgetter("amounts")
 
 
 @lru_cache(maxsize=1)
@@ -72,6 +84,8 @@ class CompositionTokenizer(BaseTokenizer):
             raise TokenizationError(f"mode={mode!r}: use 'fraction' or 'repeat'")
         super().__init__(composition_vocab(), model_max_length=model_max_length)
         self.mode = mode
+        # atomic number -> token id, for parse_simple_batch's atomic numbers (index 0: [UNK])
+        self._id_of_z = np.array([UNK_ID, *(self._ids[e] for e in element_symbols_by_z())], dtype=np.int64)
 
     # -- parsing -------------------------------------------------------------------------------
 
@@ -103,6 +117,67 @@ class CompositionTokenizer(BaseTokenizer):
     def _encode_flat(
         self, strings: list[str], *, limit: int, n_special: int, truncation: bool
     ) -> FlatEncoding:
+        if self.mode == "repeat":
+            return self._encode_flat_repeat(strings, limit=limit, n_special=n_special, truncation=truncation)
+        # fraction mode: the plain formulas of the batch parsed at once, the rest one by one
+        n = len(strings)
+        batch = parse_simple_batch(strings) if n else None
+        if batch is None:
+            z, amounts = np.zeros(0, dtype=np.int64), np.zeros(0)
+            lengths, fallback = np.zeros(n, dtype=np.int64), np.arange(n)
+        else:
+            z, amounts, lengths, fallback = batch
+        ids = self._id_of_z[z]
+        if fallback.size:
+            parsed = self._parse_rows(strings, fallback.tolist())
+            row_lengths = list(map(len, map(_ELEMENTS, parsed)))
+            full_lengths = lengths.copy()
+            full_lengths[fallback] = row_lengths
+            is_fallback = np.zeros(n, dtype=bool)
+            is_fallback[fallback] = True
+            at = _positions(full_lengths, is_fallback)  # where the fallback rows' tokens go
+            elements = list(chain.from_iterable(map(_ELEMENTS, parsed)))
+            merged_ids = np.empty(len(ids) + len(elements), dtype=np.int64)
+            merged_amounts = np.empty(len(merged_ids))
+            merged_ids[at] = np.fromiter(
+                map(self._ids.get, elements, repeat(UNK_ID)), np.int64, len(elements)
+            )
+            merged_amounts[at] = np.fromiter(
+                chain.from_iterable(map(_AMOUNTS, parsed)), np.float64, len(elements)
+            )
+            rest = np.ones(len(merged_ids), dtype=bool)
+            rest[at] = False
+            merged_ids[rest], merged_amounts[rest] = ids, amounts
+            ids, amounts, lengths = merged_ids, merged_amounts, full_lengths
+        # ParsedComposition.fractions, batched: amount / float(sum(amounts)), with Python's sum over
+        # each formula's amounts in order, the same float64 division and rounding to float32
+        values = amounts.tolist()
+        ends = np.cumsum(lengths).tolist()
+        starts = [0, *ends[:-1]]
+        totals = np.fromiter(map(sum, map(values.__getitem__, map(slice, starts, ends))), np.float64, n)
+        fractions = (amounts / np.repeat(totals, lengths)).astype(np.float32)
+        # every element is in the vocabulary; unknown symbols fail to parse
+        return FlatEncoding(ids, lengths, fractions, Counter(), [])
+
+    @staticmethod
+    def _parse_rows(strings: list[str], rows: list[int]) -> list:
+        """``parse_composition`` of ``strings[i]`` for ``i`` in ``rows``; an error names the first
+        string that fails (every other row of the batch parsed)."""
+        try:
+            return parse_compositions([strings[i] for i in rows])
+        except InvalidFormulaError:
+            if len(strings) == 1:
+                raise
+            for i in rows:
+                try:
+                    parse_composition(strings[i])
+                except InvalidFormulaError as exc:
+                    raise InvalidFormulaError(f"string {i}: {exc}") from None
+            raise  # not reached: the same string fails again
+
+    def _encode_flat_repeat(
+        self, strings: list[str], *, limit: int, n_special: int, truncation: bool
+    ) -> FlatEncoding:
         ids: list[int] = []
         fractions: list[float] = []
         lengths = np.zeros(len(strings), dtype=np.int64)
@@ -110,18 +185,14 @@ class CompositionTokenizer(BaseTokenizer):
         for i, text in enumerate(strings):
             try:
                 parsed = parse_composition(text)
-                if self.mode == "fraction":
-                    row_ids = [get(e, UNK_ID) for e in parsed.elements]
-                    row_fractions = list(parsed.fractions)
-                else:
-                    counts = self._counts(text, parsed)
-                    total = sum(counts)
-                    cap = limit - n_special
-                    if total > cap and not truncation:  # before building a million-token row
-                        raise too_long_error(i, text, total + n_special, limit)
-                    atoms = (get(e, UNK_ID) for e, c in zip(parsed.elements, counts) for _ in range(c))
-                    row_ids = list(islice(atoms, cap))
-                    row_fractions = [1.0 / total] * len(row_ids)
+                counts = self._counts(text, parsed)
+                total = sum(counts)
+                cap = limit - n_special
+                if total > cap and not truncation:  # before building a million-token row
+                    raise too_long_error(i, text, total + n_special, limit)
+                atoms = (get(e, UNK_ID) for e, c in zip(parsed.elements, counts) for _ in range(c))
+                row_ids = list(islice(atoms, cap))
+                row_fractions = [1.0 / total] * len(row_ids)
             except (InvalidFormulaError, TokenizationError) as exc:
                 if len(strings) > 1 and not str(exc).startswith("string "):
                     raise type(exc)(f"string {i}: {exc}") from None
@@ -221,3 +292,10 @@ def formula_from_fractions(amounts: dict[str, float]) -> str:
         ):
             return _formula(list(counts.items()))
     return _formula([(e, float(f)) for e, f in fractions.items()])
+
+
+def _positions(lengths: np.ndarray, rows: np.ndarray) -> np.ndarray:
+    """The flat positions of the tokens of the rows where ``rows`` (bool) is True, in order."""
+    starts = np.cumsum(lengths) - lengths
+    sel = lengths[rows]
+    return np.repeat(starts[rows] - (np.cumsum(sel) - sel), sel) + np.arange(int(sel.sum()))

@@ -34,10 +34,16 @@ format: install
 test: lint
 	$(BIN)/python -m pytest
 
-# Benchmarks: write benchmarks/results/NAME.json and regenerate docs/BENCHMARKS.md (about an hour).
+# Benchmarks: write benchmarks/results/NAME.json and regenerate docs/BENCHMARKS.md (hours on 2 cores).
+# Chemprop, the molecule benchmark's peer, comes from PyPI (the bench extra); torch stays pinned.
 bench: install
+	$(BIN)/python -m pip install -q "chemprop==2.2.4" "torch==2.13.0"
 	$(BIN)/chemtl benchmark speed
 	$(BIN)/chemtl benchmark matbench_expt_gap
+	$(BIN)/chemtl benchmark learning_curve --epochs 15 --patience 4
+	$(BIN)/chemtl benchmark molecules
+	$(BIN)/chemtl benchmark pretraining_ablation --steps 400 --smiles-steps 150 --smiles-batch-size 32 \
+		--esol-size 300 --ft-epochs 20 --ft-patience 5
 
 test-slow: install
 	$(BIN)/python -m pytest -m slow
@@ -45,15 +51,30 @@ test-slow: install
 clean:
 	rm -rf $(VENV) build *.egg-info src/*.egg-info .pytest_cache .ruff_cache
 
-# Rebuild the pretrained models shipped in src/chemtl/resources/models (hours on 2 cores; not part
-# of `make test`). Each run writes to build/pretrained/NAME, then is packaged with its model card.
+# Rebuild the pretrained models shipped in src/chemtl/resources/models (about 2 hours on 2 cores; not
+# part of `make test`). Each run writes to build/pretrained/NAME, then is packaged with its model card.
 MODELS_DIR := src/chemtl/resources/models
 PRETRAIN_COMPOSITION_SMALL := $(BIN)/chemtl pretrain --corpus inorganic_corpus --kind composition \
 	--size small --objective mlm --mask random --batch-size 128 --max-steps 4000 --lr 5e-4 \
 	--scheduler cosine --warmup-steps 200 --seed 0 --checkpoint-every 200 --no-progress \
 	--overwrite --out build/pretrained/composition-small
 
+PRETRAIN_COMPOSITION_SMALL_MP := $(BIN)/chemtl pretrain \
+	--supervised matbench_mp_gap:target,matbench_mp_e_form:target --init $(MODELS_DIR)/composition-small \
+	--exclude matbench_expt_gap --batch-size 128 --epochs 1 --lr 5e-4 --scheduler cosine --warmup-steps 100 \
+	--seed 0 --checkpoint-every 200 --no-progress --overwrite --out build/pretrained/composition-small-mp
+PRETRAIN_SMILES_SMALL := $(BIN)/chemtl pretrain --corpus moses --kind smiles --size small --objective mlm \
+	--mask random --batch-size 128 --max-steps 1000 --lr 5e-4 --scheduler cosine --warmup-steps 60 --seed 0 \
+	--checkpoint-every 200 --no-progress --overwrite --out build/pretrained/smiles-small
+PACKAGE := $(BIN)/python -m chemtl.pretrained
+
 pretrained: install
 	$(PRETRAIN_COMPOSITION_SMALL)
-	$(BIN)/python -m chemtl.pretrained build/pretrained/composition-small $(MODELS_DIR)/composition-small \
+	$(PACKAGE) build/pretrained/composition-small $(MODELS_DIR)/composition-small \
 		composition-small "$(subst $(BIN)/,,$(PRETRAIN_COMPOSITION_SMALL))"
+	$(PRETRAIN_COMPOSITION_SMALL_MP)
+	$(PACKAGE) build/pretrained/composition-small-mp $(MODELS_DIR)/composition-small-mp \
+		composition-small-mp "$(subst $(BIN)/,,$(PRETRAIN_COMPOSITION_SMALL_MP))" docs/models/composition-small-mp.md
+	$(PRETRAIN_SMILES_SMALL)
+	$(PACKAGE) build/pretrained/smiles-small $(MODELS_DIR)/smiles-small \
+		smiles-small "$(subst $(BIN)/,,$(PRETRAIN_SMILES_SMALL))"

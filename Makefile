@@ -60,7 +60,7 @@ PRETRAIN_COMPOSITION_SMALL := $(BIN)/chemtl pretrain --corpus inorganic_corpus -
 	--overwrite --out build/pretrained/composition-small
 
 PRETRAIN_COMPOSITION_SMALL_MP := $(BIN)/chemtl pretrain \
-	--supervised matbench_mp_gap:target,matbench_mp_e_form:target --init $(MODELS_DIR)/composition-small \
+	--supervised matbench_mp_gap:target,matbench_mp_e_form:target --init composition-small \
 	--exclude matbench_expt_gap --batch-size 128 --epochs 1 --lr 5e-4 --scheduler cosine --warmup-steps 100 \
 	--seed 0 --checkpoint-every 200 --no-progress --overwrite --out build/pretrained/composition-small-mp
 PRETRAIN_SMILES_SMALL := $(BIN)/chemtl pretrain --corpus moses --kind smiles --size small --objective mlm \

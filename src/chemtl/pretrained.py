@@ -108,7 +108,12 @@ def _source_rows(run_config: dict, metrics: dict, data: dict) -> tuple[str, list
     if run_config.get("run") != "supervised_pretrain":
         objectives = " + ".join(metrics.get("objectives") or ["mlm"])
         return f"pretrained with {objectives} ({metrics.get('mask', '-')} masking)", [
-            ("corpus", f"{data.get('name')} ({data.get('rows')} rows; sha256 `{data.get('sha256')}`)"),
+            (
+                "corpus",
+                f"{data.get('name')} ("
+                + ("streamed, rows not counted" if data.get("rows") is None else f"{data['rows']} rows")
+                + f"; sha256 `{data.get('sha256')}`)",
+            ),
             (
                 "rows seen / steps / epochs",
                 f"{metrics.get('rows_seen')} / {metrics.get('global_step')} / {metrics.get('epochs_run')}",
@@ -192,9 +197,8 @@ def package_model(
         resumed = f" (resumed from step {manifest['resumed_from_step']} after an interruption)"
     machine = manifest.get("machine", {})
     how, data_rows = _source_rows(config, metrics, manifest.get("data", {}))
-    val_loss = (
-        curve["final_val_loss"] if curve["final_val_loss"] is not None else metrics.get("best_val_loss")
-    )
+    candidates = (curve["final_val_loss"], metrics.get("val_loss"), metrics.get("best_val_loss"))
+    val_loss = next((v for v in candidates if v is not None), None)
     rows = [
         *data_rows,
         ("final training loss (mean of last 50 steps)", curve["final_train_loss_50"]),

@@ -213,3 +213,12 @@ def test_exclude_without_supervised_is_refused(data_dir, tmp_path, cli_main, cap
         == "error: --exclude applies to --supervised sources, not to a --corpus"
     )
     assert not out.exists()
+
+
+def test_init_takes_a_shipped_model_name(data_dir, tmp_path, cli_main):
+    stage = tmp_path / "stage"
+    args = ["pretrain", "--supervised", f"{data_dir / 'gap.csv'}:gap", "--init", "composition-small"]
+    assert cli_main(*args, "--max-steps", "1", "--batch-size", "8", "--no-progress", "--out", stage) == 0
+    config = json.loads((stage / "train_config.json").read_text())
+    assert config["init_from"].endswith("resources/models/composition-small")
+    assert json.loads((stage / "metrics.json").read_text())["global_step"] == 1

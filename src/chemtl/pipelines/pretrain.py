@@ -170,8 +170,8 @@ def pretrain(
 
     kind = model.kind
     if init_from is not None:
-        source = load_model_dir(init_from)
-        kind, tokenizer = source.kind, source.tokenizer
+        source = load_model_dir(init_from)  # a shipped model's name or a directory
+        kind, tokenizer, init_from = source.kind, source.tokenizer, source.path
     elif tokenizer_dir is not None:
         tokenizer = load_tokenizer(tokenizer_dir)
     else:
@@ -378,8 +378,8 @@ def supervised_pretrain(
     quiet_transformers()
     seed_run(train.seed, train.deterministic)
     if init_from is not None:
-        source = load_model_dir(init_from)
-        kind, tokenizer = source.kind, source.tokenizer
+        source = load_model_dir(init_from)  # a shipped model's name or a directory
+        kind, tokenizer, init_from = source.kind, source.tokenizer, source.path
     else:
         kind, tokenizer = model.kind, get_tokenizer(model.kind)
     inputs, y, names, infos, exclude_infos = _multitask_table(sources, kind, exclude)

@@ -198,6 +198,13 @@ def _configs_equal(a: Any, b: Any) -> bool:
     return json.loads(json.dumps(a)) == json.loads(json.dumps(b))
 
 
+def _without_split_path(record: dict[str, Any]) -> dict[str, Any]:
+    """A fine-tuning configuration record without the split file's location."""
+    copy = json.loads(json.dumps(record))
+    copy.get("data", {}).pop("split_file", None)
+    return copy
+
+
 # ----------------------------------------------------------------------------------------------
 # chemtl
 
@@ -230,13 +237,17 @@ def run_chemtl(
         run_dir / "bench_key.json",
         run_dir / "train_config.json",
     )
-    same = (
-        saved_cfg.is_file()
-        and _configs_equal(json.loads(saved_cfg.read_text()), record)
-        and key_file.is_file()
-        and _configs_equal(json.loads(key_file.read_text()), key)
+    saved = json.loads(saved_cfg.read_text()) if saved_cfg.is_file() else None
+    same_rows = key_file.is_file() and _configs_equal(json.loads(key_file.read_text()), key)
+    same = saved is not None and same_rows and _configs_equal(saved, record)
+    # A finished run is reused even when the work directory moved: the split file's path is in the
+    # configuration, but the rows it names are pinned by the key's hashes.
+    same_finished = (
+        saved is not None
+        and same_rows
+        and _configs_equal(_without_split_path(saved), _without_split_path(record))
     )
-    if same and not fresh and (run_dir / "metrics.json").is_file() and stamp_file.is_file():
+    if same_finished and not fresh and (run_dir / "metrics.json").is_file() and stamp_file.is_file():
         metrics = json.loads((run_dir / "metrics.json").read_text())
         stamp = json.loads(stamp_file.read_text())
         log(f"    chemtl: reused finished run in {run_dir}")

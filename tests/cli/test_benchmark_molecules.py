@@ -119,7 +119,10 @@ def test_quick_molecules_run_writes_result_and_reuses_runs(chemtl, tiny_smiles_m
     )
     assert "RF-Morgan (ours)" in page and "NOT MEASURED" in page
 
-    # the same command again reuses the finished chemtl and Chemprop runs
+    # the same command again reuses the finished chemtl and Chemprop runs, even from a moved work dir
+    moved = tmp_path / "moved-work"
+    work.rename(moved)
+    argv = argv[:-1] + (moved,)
     code, _, err = chemtl(*argv)
     assert code == 0, err
     again = json.loads(result_path.read_text())["data"]["runs"][0]["methods"]

@@ -41,7 +41,7 @@ bench: install
 	$(BIN)/chemtl benchmark speed
 	$(BIN)/chemtl benchmark matbench_expt_gap
 	$(BIN)/chemtl benchmark learning_curve --epochs 15 --patience 4
-	$(BIN)/chemtl benchmark molecules --epochs 12 --patience 3 --rf-trees 200
+	$(BIN)/chemtl benchmark molecules --seeds 0,1,2 --epochs 12 --patience 3 --rf-trees 200
 	$(BIN)/chemtl benchmark pretraining_ablation --steps 400 --smiles-steps 150 --smiles-batch-size 32 \
 		--esol-size 300 --ft-epochs 20 --ft-patience 5
 

@@ -232,13 +232,13 @@ def test_import_chemtl_is_light():
     assert out.split() == ["False", "False"]
 
 
-def test_demo_compares_strategies_from_the_shipped_model():
-    from chemtl.cli.demo import compare_argv
+def test_demo_compares_strategies_from_the_best_shipped_model_with_the_masked_one_beside():
+    from chemtl.cli.demo import compare_argv, demo_runs
 
     assert compare_argv("runs/x") == [
         "compare",
         "--model",
-        "composition-small",
+        "composition-small-mp",
         "--data",
         "matbench_expt_gap",
         "--target",
@@ -248,6 +248,44 @@ def test_demo_compares_strategies_from_the_shipped_model():
         "--out",
         "runs/x",
     ]
+    runs = demo_runs("runs/d")
+    assert [model for model, _ in runs] == ["composition-small-mp", "composition-small"]
+    assert runs[0][1] == compare_argv("runs/d/composition-small-mp")
+    assert runs[1][1] == [
+        "compare",
+        "--model",
+        "composition-small",
+        "--data",
+        "matbench_expt_gap",
+        "--target",
+        "target",
+        "--strategies",
+        "full",
+        "--size-cap",
+        "500",
+        "--out",
+        "runs/d/composition-small",
+    ]
+
+
+def test_demo_headline_is_computed_from_the_summaries(tmp_path):
+    from chemtl.cli.demo import headline, read_summary
+
+    first = tmp_path / "a"
+    first.mkdir()
+    (first / "summary.csv").write_text(
+        "strategy,train_size,mean\nfull,100,0.9\nfull,500,0.5\nscratch,500,0.8\nlora,500,\n"
+    )
+    second = tmp_path / "b"
+    second.mkdir()
+    (second / "summary.csv").write_text("strategy,train_size,mean\nfull,500,0.88\n")
+    results = {"composition-small-mp": read_summary(first), "composition-small": read_summary(second)}
+    assert results["composition-small-mp"] == {"full": 0.5, "scratch": 0.8}
+    assert headline(results) == [
+        "composition-small-mp, full   0.5000  (37.5% lower than scratch)",
+        "composition-small, full      0.8800  (10.0% higher than scratch)",
+        "scratch (same architecture)  0.8000",
+    ]
 
 
 def test_training_verbs_default_to_the_published_matbench_split(tmp_path):
@@ -256,10 +294,10 @@ def test_training_verbs_default_to_the_published_matbench_split(tmp_path):
     from chemtl.cli._common import default_split, split_params_with_leakage
 
     assert default_split("matbench_expt_gap") == "matbench"
-    assert default_split("esol") == "random"
+    assert default_split("esol") == "grouped"
     own = tmp_path / "matbench_mine.csv"
     own.write_text("formula,target\nFe2O3,1\n")
-    assert default_split(str(own)) == "random"
+    assert default_split(str(own)) == "grouped"
     assert split_params_with_leakage({"frac": [0.8, 0.1, 0.1]}, argparse.Namespace(allow_leakage=True)) == {
         "frac": [0.8, 0.1, 0.1],
         "allow_leakage": True,

@@ -44,7 +44,7 @@ def test_flags_build_the_config():
             "--size-cap", "80", "--epochs", "4", "--patience", "0", "--split-param", "frac=0.6,0.2,0.2",
         )
     )  # fmt: skip
-    assert cfg.data.split == "random" and cfg.data.split_params == {"frac": [0.6, 0.2, 0.2]}
+    assert cfg.data.split == "grouped" and cfg.data.split_params == {"frac": [0.6, 0.2, 0.2]}
     assert cfg.strategies == ("full", "lora") and cfg.train_sizes == (50, 100, "all")
     assert cfg.seeds == (0, 1, 2) and cfg.size_cap == 80
     assert cfg.train.max_epochs == 4 and cfg.train.patience is None

@@ -268,7 +268,8 @@ def test_too_small_for_the_split_is_refused(tiny_model, tmp_path, cli_main, caps
     (tmp_path / "d.csv").write_text("formula,gap\nNaCl,1.0\nKCl,2.0\nLiF,3.0\n")
     assert cli_main(*finetune_args(tiny_model, tmp_path / "d.csv", tmp_path / "o", "--target", "gap")) == 2
     assert one_line_error(capsys) == (
-        "split 'random' leaves the test set empty (3 rows); change the fractions or the number of groups or clusters"
+        "split 'composition_grouped' leaves the test set empty (3 rows); change the fractions or the number "
+        "of groups or clusters"
     )
     assert not (tmp_path / "o").exists()
 
@@ -278,7 +279,7 @@ def test_too_small_for_validation_is_refused(tiny_model, tmp_path, cli_main, cap
     args = finetune_args(tiny_model, tmp_path / "d.csv", tmp_path / "o", "--target", "gap")
     assert cli_main(*args, "--split-param", "frac=0.75,0,0.25", "--val-frac", "0") == 2
     assert one_line_error(capsys) == (
-        "dataset 'd' has 4 rows, too few for split 'random': train/val/test 3/0/1 "
+        "dataset 'd' has 4 rows, too few for split 'composition_grouped': train/val/test 3/0/1 "
         "(needs at least 2 train, 1 val, 1 test)"
     )
 

@@ -64,15 +64,22 @@ def add_training_data_args(parser: argparse.ArgumentParser) -> None:
 
 
 def default_split(dataset: str) -> str:
-    """The split used when --split is not given: the published matbench folds for registered
-    matbench datasets, a seeded random split otherwise."""
-    from pathlib import Path
+    """The split used when --split is not given (``chemtl.data.splits.default_split_method``):
+    the published matbench folds or a dataset's shipped split, else ``grouped`` (random by
+    compound)."""
+    from chemtl.data.splits import default_split_method
 
-    from chemtl.data.registry import is_registered
+    return default_split_method(dataset)[0]
 
-    if dataset.startswith("matbench_") and is_registered(dataset) and not Path(dataset).is_file():
-        return "matbench"
-    return "random"
+
+def default_split_note(dataset: str) -> str:
+    """The line a training verb prints (with its results, so that a refusal stays one line) when
+    it chose the split itself: which split, and why."""
+    from chemtl.data.splits import default_split_method
+
+    method, why = default_split_method(dataset)
+    hint = " (--split random for a row-wise split)" if method == "grouped" else ""
+    return f"split: {method} (default), {why}{hint}"
 
 
 def split_params_with_leakage(params: dict, args: argparse.Namespace) -> dict:

@@ -7,7 +7,13 @@ from __future__ import annotations
 
 import argparse
 
-from chemtl.cli._common import add_training_data_args, add_verb, default_split, split_params_with_leakage
+from chemtl.cli._common import (
+    add_training_data_args,
+    add_verb,
+    default_split,
+    default_split_note,
+    split_params_with_leakage,
+)
 
 DEFAULT_STRATEGIES = "full,feature,partial,prompt,lora,scratch"
 # CLI defaults: a quick but real comparison (see docs: a demo-sized run takes minutes on 2 cores).
@@ -29,7 +35,8 @@ def register(subparsers) -> None:
         Fine-tune --model on the --target column of --data with every strategy in --strategies,
         at every training-set size in --train-sizes and with every seed, all on identical rows:
         the split comes from --split/--fold (default: the published matbench fold 0 for matbench
-        datasets, a seeded 80/10/10 random split otherwise); a size n takes the first n rows of
+        datasets, a registered dataset's shipped split, otherwise a seeded 80/10/10 split of
+        compounds, so no compound is on two sides); a size n takes the first n rows of
         a seeded permutation of the training side (smaller sizes are subsets of larger ones, the
         same rows for every strategy); validation and test rows never change.
 
@@ -62,7 +69,8 @@ def register(subparsers) -> None:
     split.add_argument(
         "--split",
         metavar="METHOD",
-        help="random, matbench, kfold, scaffold, ... (default: matbench for matbench_* datasets, else random)",
+        help="random, grouped, matbench, kfold, scaffold, ... (default: matbench for matbench_* datasets, "
+        "a registered dataset's shipped split, else grouped: random by compound)",
     )
     split.add_argument(
         "--split-param", action="append", metavar="KEY=VALUE", help="a split parameter, e.g. frac=0.8,0.1,0.1"
@@ -255,6 +263,8 @@ def run(args: argparse.Namespace) -> int:
     result = compare(config, args.out, overwrite=args.overwrite, log=log, command=["chemtl", *sys.argv[1:]])
     sys.stdout.write(format_table(result.rows) + "\n\n")
     sys.stdout.write(result.recommendation + "\n\n")
+    if not args.split and not args.split_file:
+        sys.stdout.write(default_split_note(args.data) + "\n")
     report = result.paths.get("report_html", Path(args.out) / "summary.csv")
     sys.stdout.write(
         f"{len(result.records)} runs ({result.executed} trained, "

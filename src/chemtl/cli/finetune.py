@@ -8,7 +8,13 @@ from __future__ import annotations
 
 import argparse
 
-from chemtl.cli._common import add_training_data_args, add_verb, default_split, split_params_with_leakage
+from chemtl.cli._common import (
+    add_training_data_args,
+    add_verb,
+    default_split,
+    default_split_note,
+    split_params_with_leakage,
+)
 
 STRATEGY_NAMES = ("full", "feature", "partial", "scratch", "prompt", "prefix", "lora")
 
@@ -170,8 +176,9 @@ def register(subparsers) -> None:
     split.add_argument(
         "--split",
         metavar="METHOD",
-        help="random, matbench, kfold, scaffold, shipped, ... (default: matbench for matbench_* "
-        "datasets, else random; see `chemtl split --help`)",
+        help="random, grouped, matbench, kfold, scaffold, shipped, ... (default: the matbench folds "
+        "for matbench_* datasets, a registered dataset's shipped split, else grouped: random by "
+        "compound; see `chemtl split --help`)",
     )
     split.add_argument(
         "--split-param",
@@ -274,4 +281,6 @@ def run(args: argparse.Namespace) -> int:
             f"test {scores}; best epoch {m['best_epoch']} of {m['epochs_run']}, {m['train_seconds']:.1f} s, "
             f"peak RSS {m['peak_rss_mb']:.0f} MB -> {args.out}\n"
         )
+        if not args.split and not args.split_file:
+            sys.stdout.write(default_split_note(args.data) + "\n")
     return 0

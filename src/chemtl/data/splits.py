@@ -767,6 +767,31 @@ SPLIT_METHODS = (
 )
 
 
+AUTO_SPLIT = "auto"
+
+
+def default_split_method(dataset: str) -> tuple[str, str]:
+    """The split used when none is given, and why: ``(method, reason)``.
+
+    A registered dataset with a published protocol gets it: the Matbench folds for
+    ``matbench_*``, the shipped train/(val/)test labels where the dataset ships them
+    (MoleculeACE, OQMD, solubility_classes). Everything else, user files included, gets
+    ``grouped``: a seeded random split of compounds (reduced formula or canonical SMILES), which
+    cannot put one compound on two sides, so files that write a compound twice (``As2`` and
+    ``As4``) split without a refusal. An explicit ``random`` keeps the row-wise split and its
+    leakage check.
+    """
+    from chemtl.data.registry import get_spec, is_registered
+
+    if is_registered(dataset) and not Path(dataset).is_file():
+        name = dataset.lower()
+        if name.startswith("matbench_"):
+            return "matbench", "the published Matbench folds of a matbench dataset"
+        if get_spec(name).split_column:
+            return "shipped", f"the split {name!r} ships with"
+    return "grouped", "random by compound, so no compound lands on two sides"
+
+
 def make_split(ds, method: str, allow_leakage: bool | None = None, **params: Any) -> Split | list[Split]:
     """Split a ``Dataset`` by method name (one of ``SPLIT_METHODS``) with that method's keywords.
 

@@ -159,7 +159,9 @@ class DataConfig(_JsonConfig):
     ``dataset``: a registered name or a CSV path (``input_col``/``target_col``/``kind``/``task``
     as ``chemtl.data.load_dataset`` takes them). ``split``: a method of
     ``chemtl.data.splits.make_split`` (random, matbench, scaffold, kfold, shipped, ...) with
-    ``split_params`` (e.g. ``{"frac": [0.8, 0.1, 0.1]}``); ``fold`` picks one fold of a k-fold
+    ``split_params`` (e.g. ``{"frac": [0.8, 0.1, 0.1]}``); the default ``"auto"`` becomes
+    ``chemtl.data.splits.default_split_method(dataset)`` (matbench folds, a shipped split, else
+    ``grouped``: random by compound) when the config is made; ``fold`` picks one fold of a k-fold
     method (matbench: the published 5 folds). A split without validation rows (the matbench and
     k-fold ones) gets ``val_frac`` of its training rows, drawn with ``split_seed``, as validation.
     ``split_file``: a split saved by ``chemtl split`` instead of a method. ``max_length``: inputs are
@@ -171,7 +173,7 @@ class DataConfig(_JsonConfig):
     target_col: str | None = None
     kind: str | None = None
     task: str | None = None
-    split: str = "random"
+    split: str = "auto"
     split_params: dict[str, Any] = field(default_factory=dict)
     fold: int | None = None
     val_frac: float = 0.1
@@ -189,6 +191,11 @@ class DataConfig(_JsonConfig):
             _check_choice("task", self.task, TASKS)
         if not isinstance(self.split, str) or not self.split:
             raise ConfigError(f"split must be a method name, got {self.split!r}")
+        if self.split == "auto":
+            from chemtl.data.splits import default_split_method
+
+            chosen = "random" if self.split_file is not None else default_split_method(self.dataset)[0]
+            object.__setattr__(self, "split", chosen)
         if not isinstance(self.split_params, dict):
             raise ConfigError(f"split_params must be a mapping, got {self.split_params!r}")
         if self.fold is not None and (

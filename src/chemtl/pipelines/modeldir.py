@@ -30,6 +30,7 @@ from typing import Any
 
 from chemtl.atomic import write_json
 from chemtl.errors import ChemtlError
+from chemtl.shipped import resolve_model_dir, shipped_models
 from chemtl.training.checkpoint import ModelDirError, check_weights_dir
 
 META_FILE = "chemtl.json"
@@ -101,12 +102,9 @@ def load_model_dir(path: str | os.PathLike, tokenizer: Any | None = None) -> Loa
     ``tokenizer`` replaces the directory's own (it must still fit the model).
     """
     from chemtl.models import ChemtlConfig
-    from chemtl.pretrained import resolve_model_dir
 
     d = resolve_model_dir(path)  # a shipped model's name, or a directory
     if not d.exists():
-        from chemtl.pretrained import shipped_models
-
         shipped = ", ".join(shipped_models()) or "none"
         raise ModelDirError(
             f"model directory {str(d)!r} does not exist and is not a shipped model (shipped: {shipped})"

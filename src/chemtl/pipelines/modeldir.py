@@ -13,9 +13,10 @@ A pretraining run writes exactly these; a fine-tuning run adds its report files 
 (metrics.json, predictions.csv, manifest.json, train_config.json, logs/, checkpoints/), so the run
 directory is itself a model directory.
 
-Reading refuses, before anything is unpickled or trained: a directory without safetensors weights
-or with a pickle in their place, and a tokenizer that does not fit the model (kind or
-vocabulary size).
+Reading refuses, before anything is unpickled or trained: a directory without safetensors weights,
+with a pickle-format file anywhere in it but ``checkpoints/`` (``check_weights_dir`` states the
+rule), with a truncated or damaged safetensors file, and a tokenizer that does not fit the model
+(kind or vocabulary size).
 """
 
 from __future__ import annotations

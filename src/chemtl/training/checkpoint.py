@@ -3,7 +3,8 @@
 - Model weights load only from safetensors. ``check_weights_dir`` refuses, before anything
   unpickles it, a model directory holding a pickle-format file (``*.bin``, ``*.pt``, ``*.pth``,
   ``*.pkl``, ``*.pickle``, ``*.ckpt``) anywhere in it, sub-directories (a PEFT adapter) included,
-  except in the run's own ``checkpoints/`` folder (and an unfinished save's ``.save-*`` folder);
+  except in the run's own ``checkpoints/`` folder (and an unfinished save's ``.save-*`` folder, and
+  a nested model directory, checked when it is loaded);
   and any ``*.safetensors`` file in it that is not whole safetensors (a pickle renamed, a
   truncated or damaged file, each said as such). A folder with ``adapter_config.json`` must hold its weights as ``adapter_model.safetensors``.
 - ``checkpoints/`` holds chemtl's own Lightning checkpoints (optimizer state, loop counters). They
@@ -29,6 +30,8 @@ PICKLE_SUFFIXES = (".bin", ".pt", ".pth", ".pkl", ".pickle", ".ckpt")
 TRAINING_CHECKPOINTS = "checkpoints"
 # The temporary folders of chemtl.pipelines.modeldir.save_model_dir.
 SAVE_TEMPORARIES = (".save-", ".old-")
+# A sub-folder holding one of these is a model or run directory of its own.
+OWN_DIRECTORY = ("config.json", "train_config.json")
 # safetensors refuses headers longer than this (its MAX_HEADER_SIZE).
 MAX_HEADER_BYTES = 100_000_000
 # How a pickle starts: a zip archive (torch.save) or the PROTO opcode of pickle protocols 2-5.
@@ -96,14 +99,16 @@ def safetensors_problem(path: str | os.PathLike) -> str | None:
 
 
 def _files(d: Path) -> list[Path]:
-    """Every file under ``d`` (symlinked folders not followed) but in the run's ``checkpoints/``
-    and in the temporary folders of an unfinished save (``.save-*``, ``.old-*``), which nothing
-    loads from."""
+    """Every file under ``d`` (symlinked folders not followed) but in the run's ``checkpoints/``,
+    in the temporary folders of an unfinished save (``.save-*``, ``.old-*``), which nothing loads
+    from, and in nested model or run directories (a run written inside the model's folder), which
+    are checked when they are loaded themselves."""
     out = []
     for root, dirs, files in os.walk(d):
-        if Path(root) == d:
+        here = Path(root)
+        if here == d:
             dirs[:] = [x for x in dirs if x != TRAINING_CHECKPOINTS and not x.startswith(SAVE_TEMPORARIES)]
-        dirs.sort()
+        dirs[:] = sorted(x for x in dirs if not any((here / x / f).is_file() for f in OWN_DIRECTORY))
         out += [Path(root) / f for f in sorted(files)]
     return out
 

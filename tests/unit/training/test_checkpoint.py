@@ -116,6 +116,10 @@ def test_training_checkpoints_and_unfinished_saves_are_not_model_weights(tmp_pat
     torch.save({"global_step": 1}, d / "checkpoints" / "last.ckpt")
     (d / ".save-x1").mkdir()
     (d / ".save-x1" / "model.safetensors").write_bytes(b"half")
+    nested = d / "runs" / "ft"  # a run written inside the model's folder: a model directory of its own
+    (nested / "checkpoints").mkdir(parents=True)
+    (nested / "train_config.json").write_text("{}")
+    torch.save({"global_step": 1}, nested / "checkpoints" / "last.ckpt")
     assert check_weights_dir(d) == d / "model.safetensors"
     (d / "logs").mkdir()
     torch.save({}, d / "logs" / "state.pt")  # anywhere else, a pickle is refused

@@ -66,7 +66,7 @@ PRETRAIN_COMPOSITION_SMALL_MP := $(BIN)/chemtl pretrain \
 PRETRAIN_SMILES_SMALL := $(BIN)/chemtl pretrain --corpus moses --kind smiles --size small --objective mlm \
 	--mask random --batch-size 128 --max-steps 1000 --lr 5e-4 --scheduler cosine --warmup-steps 60 --seed 0 \
 	--checkpoint-every 200 --no-progress --overwrite --out build/pretrained/smiles-small
-PACKAGE := $(BIN)/python -m chemtl.pretrained
+PACKAGE := $(BIN)/python -m chemtl.packaging
 
 pretrained: install
 	$(PRETRAIN_COMPOSITION_SMALL)

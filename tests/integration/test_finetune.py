@@ -328,6 +328,20 @@ def test_pickle_weights_are_refused(tiny_model, data_dir, tmp_path, cli_main, ca
     )
 
 
+def test_a_pickle_beside_the_safetensors_is_refused(tiny_model, data_dir, tmp_path, cli_main, capsys):
+    import torch
+    from safetensors.torch import load_file
+
+    d = tmp_path / "with-pickle"
+    shutil.copytree(tiny_model, d)
+    torch.save(load_file(str(d / "model.safetensors")), d / "pytorch_model.bin")
+    assert cli_main(*finetune_args(d, data_dir / "gap.csv", tmp_path / "o", "--target", "gap")) == 2
+    assert one_line_error(capsys) == (
+        f"model directory {str(d)!r} holds pytorch_model.bin, a pickle-format file chemtl never loads; "
+        "delete it (convert it to safetensors first if you need it) and load the directory again"
+    )
+
+
 def test_tokenizer_of_another_kind_is_refused(tiny_model, data_dir, tmp_path, cli_main, capsys):
     from chemtl.tokenizers import get_tokenizer
 

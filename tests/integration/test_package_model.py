@@ -7,7 +7,8 @@ import json
 import pytest
 
 from chemtl.errors import ChemtlError
-from chemtl.pretrained import SHIPPED_FILES, package_model, resolve_model_dir
+from chemtl.packaging import SHIPPED_FILES, package_model
+from chemtl.shipped import resolve_model_dir
 
 
 def test_package_a_pretraining_run(data_dir, tmp_path, cli_main):

@@ -80,3 +80,24 @@ def test_sigkill_then_resume_gives_the_uninterrupted_metrics(
     assert killed_log["step"].tolist() == whole_log["step"].tolist()
     assert killed_log["train_loss_step"].equals(whole_log["train_loss_step"])
     assert not (killed / "logs" / "metrics.before-resume.csv").exists()
+
+
+def test_a_damaged_checkpoint_on_resume_is_one_line(tiny_model, data_dir, tmp_path, cli_main, capsys):
+    common = ("finetune", "--model", tiny_model, "--data", data_dir / "gap.csv", *ARGS, "--epochs", "1")
+    run = tmp_path / "run"
+    assert cli_main(*common, "--out", run) == 0
+    ckpt = run / "checkpoints" / "last.ckpt"
+    whole = ckpt.read_bytes()
+    for data, what in [
+        (b"other bytes " * 100, "not a checkpoint chemtl wrote (overwritten or damaged)"),
+        (whole[: len(whole) // 2], "truncated or damaged"),
+    ]:
+        ckpt.write_bytes(data)
+        capsys.readouterr()
+        assert cli_main(*common, "--out", run, "--resume") == 2
+        err = capsys.readouterr().err
+        assert err == (
+            f"error: training checkpoint {str(ckpt)!r} is {what}; chemtl keeps one checkpoint per run, "
+            "so the run cannot resume: start it again with --overwrite\n"
+        )
+        assert "weights_only=False" not in err

@@ -7,7 +7,7 @@ import json
 import torch
 
 import chemtl
-from chemtl.pretrained import resolve_model_dir, shipped_models
+from chemtl.shipped import resolve_model_dir, shipped_models
 
 
 def test_composition_small_ships_with_a_card():
@@ -29,3 +29,17 @@ def test_load_by_name_and_embed():
         pooled = model(**batch).pooler_output
     assert pooled.shape == (2, 256)
     assert torch.allclose(pooled[0], pooled[1], atol=1e-5)  # element order does not matter
+
+
+def test_earlier_import_paths_still_work(capsys):
+    from chemtl import packaging, pretrained, shipped
+
+    assert pretrained.resolve_model_dir is shipped.resolve_model_dir
+    assert pretrained.shipped_models is shipped.shipped_models
+    assert pretrained.package_model is packaging.package_model
+    assert pretrained.SHIPPED_FILES is packaging.SHIPPED_FILES
+    assert chemtl.shipped_models is shipped.shipped_models
+    assert packaging.main([]) == 2
+    assert capsys.readouterr().err == (
+        "usage: python -m chemtl.packaging RUN_DIR OUT_DIR NAME COMMAND [NOTES.md]\n"
+    )

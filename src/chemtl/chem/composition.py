@@ -39,6 +39,20 @@ import numpy as np
 from chemtl.errors import InvalidFormulaError
 
 HYDRATE_SEPARATORS = ("·", "•", "*")
+
+# fmt: off
+ELEMENT_SYMBOLS: tuple[str, ...] = (
+    "H", "He", "Li", "Be", "B", "C", "N", "O", "F", "Ne", "Na", "Mg", "Al", "Si", "P", "S", "Cl", "Ar",
+    "K", "Ca", "Sc", "Ti", "V", "Cr", "Mn", "Fe", "Co", "Ni", "Cu", "Zn", "Ga", "Ge", "As", "Se", "Br", "Kr",
+    "Rb", "Sr", "Y", "Zr", "Nb", "Mo", "Tc", "Ru", "Rh", "Pd", "Ag", "Cd", "In", "Sn", "Sb", "Te", "I", "Xe",
+    "Cs", "Ba", "La", "Ce", "Pr", "Nd", "Pm", "Sm", "Eu", "Gd", "Tb", "Dy", "Ho", "Er", "Tm", "Yb", "Lu",
+    "Hf", "Ta", "W", "Re", "Os", "Ir", "Pt", "Au", "Hg", "Tl", "Pb", "Bi", "Po", "At", "Rn",
+    "Fr", "Ra", "Ac", "Th", "Pa", "U", "Np", "Pu", "Am", "Cm", "Bk", "Cf", "Es", "Fm", "Md", "No", "Lr",
+    "Rf", "Db", "Sg", "Bh", "Hs", "Mt", "Ds", "Rg", "Cn", "Nh", "Fl", "Mc", "Lv", "Ts", "Og",
+)
+# fmt: on
+"""The 118 element symbols in atomic-number order; index ``Z - 1`` (pymatgen's, a test checks)."""
+
 # [0-9], not \d: \d also matches other scripts' digits ("Fe٣"), which float() would accept.
 _TOKEN = re.compile(
     r"(?P<el>[A-Z][a-z]*)|(?P<num>[0-9]+(?:\.[0-9]*)?|\.[0-9]+)|(?P<open>[(\[])|(?P<close>[)\]])"
@@ -93,10 +107,8 @@ def _element_symbols() -> frozenset[str]:
 
 
 def element_symbols_by_z() -> tuple[str, ...]:
-    """The 118 element symbols in atomic-number order (H ... Og)."""
-    from pymatgen.core.periodic_table import Element
-
-    return tuple(Element.from_Z(z).symbol for z in range(1, 119))
+    """The 118 element symbols in atomic-number order (H ... Og): ``ELEMENT_SYMBOLS``."""
+    return ELEMENT_SYMBOLS
 
 
 def _fail(formula: str, why: str) -> InvalidFormulaError:

@@ -29,8 +29,8 @@ from collections.abc import Mapping, Sequence
 
 import torch
 
+from chemtl.chem.composition import ELEMENT_SYMBOLS
 from chemtl.errors import ChemtlError
-from chemtl.models.element_tables import ELEMENT_SYMBOLS
 
 PAD_ID, UNK_ID, CLS_ID, SEP_ID, MASK_ID = 0, 1, 2, 3, 4
 FIRST_REGULAR_ID = 5

@@ -30,6 +30,7 @@ from pathlib import Path
 
 import numpy as np
 
+from chemtl.chem.composition import ELEMENT_SYMBOLS  # index Z - 1; re-exported here
 from chemtl.errors import ChemtlError
 
 # name -> (package, file inside the package, standardise columns?)
@@ -41,19 +42,6 @@ ELEMENT_TABLES: dict[str, tuple[str, str, bool]] = {
     "oliynyk": ("crabnet", "data/element_properties/oliynyk.csv", True),
     "jarvis": ("crabnet", "data/element_properties/jarvis.csv", True),
 }
-
-# fmt: off
-ELEMENT_SYMBOLS: tuple[str, ...] = (
-    "H", "He", "Li", "Be", "B", "C", "N", "O", "F", "Ne", "Na", "Mg", "Al", "Si", "P", "S", "Cl", "Ar",
-    "K", "Ca", "Sc", "Ti", "V", "Cr", "Mn", "Fe", "Co", "Ni", "Cu", "Zn", "Ga", "Ge", "As", "Se", "Br", "Kr",
-    "Rb", "Sr", "Y", "Zr", "Nb", "Mo", "Tc", "Ru", "Rh", "Pd", "Ag", "Cd", "In", "Sn", "Sb", "Te", "I", "Xe",
-    "Cs", "Ba", "La", "Ce", "Pr", "Nd", "Pm", "Sm", "Eu", "Gd", "Tb", "Dy", "Ho", "Er", "Tm", "Yb", "Lu",
-    "Hf", "Ta", "W", "Re", "Os", "Ir", "Pt", "Au", "Hg", "Tl", "Pb", "Bi", "Po", "At", "Rn",
-    "Fr", "Ra", "Ac", "Th", "Pa", "U", "Np", "Pu", "Am", "Cm", "Bk", "Cf", "Es", "Fm", "Md", "No", "Lr",
-    "Rf", "Db", "Sg", "Bh", "Hs", "Mt", "Ds", "Rg", "Cn", "Nh", "Fl", "Mc", "Lv", "Ts", "Og",
-)
-# fmt: on
-"""The 118 element symbols in atomic-number order; index ``Z - 1``."""
 
 
 @dataclass(frozen=True)

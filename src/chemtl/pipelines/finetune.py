@@ -328,8 +328,9 @@ def finetune(
 
     from chemtl.models import ChemtlForPropertyPrediction
     from chemtl.pipelines.modeldir import load_model_dir, make_meta, quiet_transformers, save_model_dir
-    from chemtl.pipelines.runs import global_rank_from_env, prepare_run_dir
+    from chemtl.pipelines.runs import prepare_run_dir
     from chemtl.training.data import EpochBatches, ResumableLoader, eval_loader
+    from chemtl.training.distributed import global_rank_from_env
     from chemtl.training.engine import fit
     from chemtl.training.manifest import build_manifest, now_iso
     from chemtl.training.module import TaskModule

@@ -13,9 +13,10 @@ A pretraining run writes exactly these; a fine-tuning run adds its report files 
 (metrics.json, predictions.csv, manifest.json, train_config.json, logs/, checkpoints/), so the run
 directory is itself a model directory.
 
-Reading refuses, before anything is unpickled or trained: a directory without safetensors weights
-or with a pickle in their place, and a tokenizer that does not fit the model (kind or
-vocabulary size).
+Reading refuses, before anything is unpickled or trained: a directory without safetensors weights,
+with a pickle-format file anywhere in it but ``checkpoints/`` (``check_weights_dir`` states the
+rule), with a truncated or damaged safetensors file, and a tokenizer that does not fit the model
+(kind or vocabulary size).
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ from typing import Any
 
 from chemtl.atomic import write_json
 from chemtl.errors import ChemtlError
+from chemtl.shipped import resolve_model_dir, shipped_models
 from chemtl.training.checkpoint import ModelDirError, check_weights_dir
 
 META_FILE = "chemtl.json"
@@ -101,12 +103,9 @@ def load_model_dir(path: str | os.PathLike, tokenizer: Any | None = None) -> Loa
     ``tokenizer`` replaces the directory's own (it must still fit the model).
     """
     from chemtl.models import ChemtlConfig
-    from chemtl.pretrained import resolve_model_dir
 
     d = resolve_model_dir(path)  # a shipped model's name, or a directory
     if not d.exists():
-        from chemtl.pretrained import shipped_models
-
         shipped = ", ".join(shipped_models()) or "none"
         raise ModelDirError(
             f"model directory {str(d)!r} does not exist and is not a shipped model (shipped: {shipped})"

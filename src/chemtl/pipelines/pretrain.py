@@ -154,9 +154,10 @@ def pretrain(
     """
     from chemtl.pipelines.corpus import open_corpus
     from chemtl.pipelines.modeldir import check_tokenizer, load_model_dir, make_meta, quiet_transformers
-    from chemtl.pipelines.runs import global_rank_from_env, prepare_run_dir
+    from chemtl.pipelines.runs import prepare_run_dir
     from chemtl.tokenizers import get_tokenizer, load_tokenizer
     from chemtl.training.data import ResumableLoader, StreamingBatches, eval_loader
+    from chemtl.training.distributed import global_rank_from_env
     from chemtl.training.engine import evaluate_loss, fit
     from chemtl.training.manifest import build_manifest, now_iso
     from chemtl.training.module import TaskModule
@@ -359,9 +360,10 @@ def supervised_pretrain(
     from chemtl.models import ChemtlConfig, ChemtlForPropertyPrediction
     from chemtl.pipelines.finetune import PropertyCollate, forward_outputs, to_user_units
     from chemtl.pipelines.modeldir import load_model_dir, make_meta, quiet_transformers, save_model_dir
-    from chemtl.pipelines.runs import global_rank_from_env, prepare_run_dir
+    from chemtl.pipelines.runs import prepare_run_dir
     from chemtl.tokenizers import get_tokenizer
     from chemtl.training.data import EpochBatches, ResumableLoader, eval_loader
+    from chemtl.training.distributed import global_rank_from_env
     from chemtl.training.engine import fit
     from chemtl.training.manifest import build_manifest, indices_sha256, now_iso
     from chemtl.training.module import TaskModule

@@ -1,4 +1,4 @@
-"""Run directories: refuse to clobber a finished run, check a resume matches, find the rank.
+"""Run directories: refuse to clobber a finished run, check a resume matches.
 
 A run directory is claimed by ``train_config.json`` (the resolved configs). Starting a run in a
 directory that already holds one is refused unless ``resume`` (the configs must match, so a
@@ -8,13 +8,13 @@ resumed run is the same run) or ``overwrite`` (the old run files are removed fir
 from __future__ import annotations
 
 import json
-import os
 import shutil
 from pathlib import Path
 from typing import Any
 
 from chemtl.atomic import write_json
 from chemtl.errors import ChemtlError
+from chemtl.training.distributed import global_rank_from_env  # noqa: F401 (its former home)
 
 RUN_CONFIG = "train_config.json"
 # Fields that may differ between a run and its resumption.
@@ -40,20 +40,6 @@ RUN_DIRS = ("checkpoints", "logs", "prompt_adapter")
 
 class RunDirError(ChemtlError):
     """An output directory that cannot take this run (already holds another, config differs)."""
-
-
-def global_rank_from_env() -> int:
-    """This process's rank as the launcher set it (0 outside a distributed launch)."""
-    for key in ("RANK", "SLURM_PROCID"):
-        if os.environ.get(key, "").isdigit():
-            return int(os.environ[key])
-    local = os.environ.get("LOCAL_RANK", "0")
-    node = os.environ.get("NODE_RANK", os.environ.get("GROUP_RANK", "0"))
-    devices = os.environ.get("LOCAL_WORLD_SIZE", "")
-    if local.isdigit() and node.isdigit():
-        per_node = int(devices) if devices.isdigit() else 1
-        return int(node) * per_node + int(local) if int(node) else int(local)
-    return 0
 
 
 def _diff(old: Any, new: Any, path: tuple[str, ...] = ()) -> list[str]:

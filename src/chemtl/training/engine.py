@@ -29,9 +29,11 @@ import torch
 from lightning.pytorch.callbacks import Callback, Checkpoint, TQDMProgressBar
 from lightning.pytorch.loggers import CSVLogger
 
+from chemtl.training.checkpoint import load_training_checkpoint
 from chemtl.training.ckpt_io import AtomicCheckpointIO
 from chemtl.training.config import TrainConfig
 from chemtl.training.data import ResumableLoader
+from chemtl.training.distributed import global_rank_from_env
 from chemtl.training.module import TaskModule
 from chemtl.training.resources import peak_rss_mb
 from chemtl.training.seeding import seed_run
@@ -329,9 +331,8 @@ def fit(
     ckpt_path = None
     if resume and ckpt.is_file():
         ckpt_path = str(ckpt)
-        resumed_from = int(torch.load(ckpt, map_location="cpu", weights_only=True).get("global_step", 0))
-        from chemtl.pipelines.runs import global_rank_from_env
-
+        # Read once here (one-line error if damaged) before Lightning reads it to restore the run.
+        resumed_from = int(load_training_checkpoint(ckpt)["global_step"])
         if global_rank_from_env() == 0:  # DDP workers re-enter fit(); only the launcher moves files
             keep_log_history(run_dir / LOG_DIR, resumed_from)
     trainer = build_trainer(config, run_dir, callbacks)

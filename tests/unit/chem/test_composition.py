@@ -80,6 +80,12 @@ def test_element_symbols_by_z():
     assert symbols[-1] == "Og"
 
 
+def test_element_symbols_are_pymatgens():
+    from pymatgen.core.periodic_table import Element
+
+    assert element_symbols_by_z() == tuple(Element.from_Z(z).symbol for z in range(1, 119))
+
+
 @pytest.mark.parametrize(
     ("formula", "message"),
     [

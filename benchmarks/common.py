@@ -414,7 +414,10 @@ def render_markdown(results: str | os.PathLike | None = None, docs: str | os.Pat
         f"`{_display(rdir)}/*.json`; do not edit by hand. Every number below comes from one script "
         "run on the machine named in its section; the peers ran in the same script on the same split. "
         "Timings on a shared machine are noisy, so speed figures are ratios measured in one run "
-        "(medians of repeats).",
+        "(medians of repeats). Every standard deviation (± here, and in `chemtl compare`'s summary) is "
+        "the sample standard deviation over replicates (seeds or folds), ddof=1 "
+        "(`chemtl.evaluate.compare.STD_DDOF`); with one replicate there is none. A quick smoke run "
+        "(`--quick`) gives no verdicts and never enters the targets at a glance.",
         "",
     ]
     summary = []

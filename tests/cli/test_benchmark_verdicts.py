@@ -132,3 +132,30 @@ def test_seed_flags_are_lists_everywhere(common):
         common.seeds_arg("1,1", "--ft-seeds")
     with pytest.raises(ChemtlError, match=r"^--seeds 'x': write integers >= 0 separated by commas"):
         common.seeds_arg("x")
+
+
+def test_benchmark_help_examples_run_as_written(common):
+    import argparse
+    import shlex
+
+    from chemtl.cli import benchmark as benchmark_cli
+    from chemtl.pretrained import shipped_models
+
+    parser = argparse.ArgumentParser(prog="chemtl")
+    sub = parser.add_subparsers()
+    benchmark_cli.register(sub)
+    text = sub.choices["benchmark"].epilog.split("examples:", 1)[1]
+    commands = [shlex.split(line, comments=True) for line in text.splitlines() if line.strip()]
+    assert [c[2] for c in commands] == [
+        "speed", "matbench_expt_gap", "matbench_expt_gap", "learning_curve", "molecules", "speed",
+    ]  # fmt: skip
+    for argv in commands:
+        assert argv[:2] == ["chemtl", "benchmark"]
+        script = benchmark_cli.load_benchmark(argv[2], benchmark_cli.benchmarks_dir())
+        args = script.build_parser().parse_args(argv[3:])
+        for flag in ("model", "models"):
+            value = getattr(args, flag, None)
+            if value and value != "none" and flag in {a.lstrip("-") for a in argv}:
+                assert all(m in shipped_models() for m in value.split(",")), value
+        if getattr(args, "seeds", None):
+            assert common.seeds_arg(args.seeds) in ((0, 1, 2), (0,))

@@ -2,7 +2,7 @@
 
     config = CompareConfig(model="composition-small", data=DataConfig("matbench_expt_gap",
                            split="matbench", fold=0), strategies=("full", "lora", "scratch"),
-                           train_sizes=(100, "all"), seeds=3, train=TrainConfig(max_epochs=20))
+                           train_sizes=(100, "all"), seeds=(0, 1, 2), train=TrainConfig(max_epochs=20))
     result = compare(config, "runs/gap-compare")
     print(format_table(result.rows)); print(result.recommendation)
 

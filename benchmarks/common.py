@@ -169,6 +169,13 @@ def verdict(value: float | None, target: float, op: str) -> bool | None:
     return {"<=": value <= target, "<": value < target, ">=": value >= target, ">": value > target}[op]
 
 
+def verdict_text(t: dict) -> str:
+    """PASS, MISS, NO VERDICT (measured, verdict withheld: see the note) or NOT MEASURED."""
+    if t.get("pass") is None and t.get("value") is not None:
+        return "NO VERDICT"
+    return VERDICT[t.get("pass")]
+
+
 def target(name: str, value: float | None, goal: float, op: str, unit: str = "", note: str = "") -> dict:
     return {
         "name": name,
@@ -179,6 +186,39 @@ def target(name: str, value: float | None, goal: float, op: str, unit: str = "",
         "pass": verdict(value, goal, op),
         "note": note,
     }
+
+
+QUICK_NOTE = "quick smoke run, not the benchmark: no verdict"
+
+
+def withhold(t: dict, why: str) -> dict:
+    """No verdict for target ``t`` (``pass`` None), ``why`` added to its note; returns ``t``."""
+    t["pass"] = None
+    t["note"] = (t["note"] + "; " if t.get("note") else "") + why
+    return t
+
+
+def seeds_arg(text: str, flag: str = "--seeds") -> tuple[int, ...]:
+    """A benchmark's seed flag: the one meaning chemtl gives ``--seeds`` (a comma-separated list of
+    seed values, ``3`` being the single seed 3), parsed by ``chemtl.evaluate.compare.parse_seeds``."""
+    from chemtl.evaluate.compare import parse_seeds
+
+    return parse_seeds(text, flag)
+
+
+def mean_std(values: Sequence[float]) -> tuple[float | None, float | None]:
+    """Mean and standard deviation over replicates with chemtl's one convention
+    (``chemtl.evaluate.compare.STD_DDOF``: the sample std, ddof 1; None for one value)."""
+    from chemtl.evaluate.compare import mean_std as library_mean_std
+
+    return library_mean_std(list(values))
+
+
+def std_label() -> str:
+    """How every benchmark table names its standard deviation."""
+    from chemtl.evaluate.compare import STD_DDOF
+
+    return f"sample std, ddof={STD_DDOF}"
 
 
 # ----------------------------------------------------------------------------------------------
@@ -248,8 +288,11 @@ def render_section(result: dict[str, Any]) -> list[str]:
     title = result.get("title", name)
     lines = [f"## {title}{' (quick smoke run: not the benchmark)' if quick else ''}", ""]
     targets = result.get("targets") or []
+    if quick:  # whatever an older result file says, a smoke run has no verdict
+        targets = [{**t, "pass": None} for t in targets]
     missed = [t for t in targets if t.get("pass") is False]
-    unmeasured = [t for t in targets if t.get("pass") is None]
+    unmeasured = [t for t in targets if t.get("pass") is None and t.get("value") is None]
+    withheld = [t for t in targets if t.get("pass") is None and t.get("value") is not None]
     if missed:
         lines += [
             "**Missed targets:** "
@@ -263,6 +306,13 @@ def render_section(result: dict[str, Any]) -> list[str]:
         ]
     if unmeasured:
         lines += ["**Not measured in this run:** " + "; ".join(t["name"] for t in unmeasured) + ".", ""]
+    if withheld and not quick:
+        lines += [
+            "**No verdict:** "
+            + "; ".join(f"{t['name']} ({t.get('note') or 'see its note'})" for t in withheld)
+            + ".",
+            "",
+        ]
     if result.get("measured"):
         lines += [result["measured"], ""]
     machine = result.get("machine", {})
@@ -291,7 +341,7 @@ def render_section(result: dict[str, Any]) -> list[str]:
                 t["name"],
                 _fmt_value(t["value"], t.get("unit", "")),
                 f"{t['op']} {_fmt_value(t['target'], t.get('unit', ''))}",
-                VERDICT[t.get("pass")],
+                verdict_text(t),
                 t.get("note", ""),
             ]
             for t in targets
@@ -333,6 +383,10 @@ def publish(
 ) -> dict[str, Path]:
     """A benchmark's last step: write its result (``args`` carries ``quick``, ``results_dir`` and
     ``docs``), regenerate the benchmarks page, and return both paths."""
+    if args.quick:
+        for t in payload.get("targets") or []:
+            if t.get("pass") is not None or QUICK_NOTE not in (t.get("note") or ""):
+                withhold(t, QUICK_NOTE)
     path = write_result(
         name,
         payload,
@@ -360,20 +414,25 @@ def render_markdown(results: str | os.PathLike | None = None, docs: str | os.Pat
         f"`{_display(rdir)}/*.json`; do not edit by hand. Every number below comes from one script "
         "run on the machine named in its section; the peers ran in the same script on the same split. "
         "Timings on a shared machine are noisy, so speed figures are ratios measured in one run "
-        "(medians of repeats).",
+        "(medians of repeats). Every standard deviation (± here, and in `chemtl compare`'s summary) is "
+        "the sample standard deviation over replicates (seeds or folds), ddof=1 "
+        "(`chemtl.evaluate.compare.STD_DDOF`); with one replicate there is none. A quick smoke run "
+        "(`--quick`) gives no verdicts and never enters the targets at a glance.",
         "",
     ]
     summary = []
     for path in files:
         result = json.loads(path.read_text(encoding="utf-8"))
+        if result.get("quick"):  # a smoke run gives no verdicts and never enters the summary
+            continue
         for t in result.get("targets") or []:
             summary.append(
                 [
-                    result.get("title", path.stem) + (" (quick)" if result.get("quick") else ""),
+                    result.get("title", path.stem),
                     t["name"],
                     _fmt_value(t["value"], t.get("unit", "")),
                     f"{t['op']} {_fmt_value(t['target'], t.get('unit', ''))}",
-                    VERDICT[t.get("pass")],
+                    verdict_text(t),
                 ]
             )
     if summary:

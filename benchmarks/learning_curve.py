@@ -18,7 +18,7 @@ learning-curve figure), one per model, live under ``--work-dir``; running the sc
 every finished run whose settings are unchanged and resumes an interrupted one.
 
     python benchmarks/learning_curve.py                          # 5 sizes x 3 seeds x 3 models
-    python benchmarks/learning_curve.py --sizes 50,200 --seeds 2
+    python benchmarks/learning_curve.py --sizes 50,200 --seeds 0,1
     python benchmarks/learning_curve.py --quick --model DIR      # smoke: 2 sizes, 2 seeds, 1 epoch
 """
 
@@ -55,7 +55,8 @@ SHAPE_KEYS = (
     "intermediate_size",
     "max_position_embeddings",
 )
-QUICK = {"sizes": "30,60", "seeds": "2", "epochs": 1, "patience": 0}
+DEFAULT_SEEDS = "0,1,2"
+QUICK = {"sizes": "30,60", "seeds": "0,1", "epochs": 1, "patience": 0}
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -81,8 +82,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--seeds",
         default=None,
-        metavar="N|LIST",
-        help="a count (seeds 0..N-1) or seeds like 0,7,42 (default 3; quick 2)",
+        metavar="LIST",
+        help=f"seeds, comma-separated, e.g. 0,7,42 (default {DEFAULT_SEEDS}; quick {QUICK['seeds']})",
     )
     p.add_argument("--epochs", type=int, default=None, help="most epochs per run (default 30; quick 1)")
     p.add_argument("--patience", type=int, default=None, help="early stopping patience (0: off; default 6)")
@@ -154,32 +155,13 @@ def _label(model: str) -> str:
     return Path(model).name
 
 
-def _seeds(text: str) -> tuple[int, ...]:
-    from chemtl.errors import ChemtlError
-
-    items = [t.strip() for t in text.split(",") if t.strip()]
-    if not items or not all(t.isdigit() for t in items):
-        raise ChemtlError(f"--seeds {text!r}: write a count such as 3 or seeds such as 0,7,42")
-    if len(items) == 1 and "," not in text:
-        n = int(items[0])
-        if n < 1:
-            raise ChemtlError(f"--seeds {text!r}: the count must be at least 1")
-        return tuple(range(n))
-    seeds = tuple(int(t) for t in items)
-    if len(set(seeds)) != len(seeds):
-        raise ChemtlError(f"--seeds {text!r}: a seed is given twice")
-    return seeds
-
-
 # ----------------------------------------------------------------------------------------------
 # the benchmark
 
 
 def _stats(values: list[float]) -> tuple[float | None, float | None]:
-    """Mean and sample standard deviation (ddof 1; None for fewer than two values)."""
-    if not values:
-        return None, None
-    return float(np.mean(values)), (float(np.std(values, ddof=1)) if len(values) > 1 else None)
+    """Mean and standard deviation over seeds (``common.mean_std``: ddof 1, None for one value)."""
+    return common.mean_std(values)
 
 
 def _pm(mean: float | None, std: float | None) -> str:
@@ -213,7 +195,7 @@ def main(argv: list[str] | None = None) -> dict[str, Path]:
             if getattr(args, key) is None:
                 setattr(args, key, value)
     sizes = _sizes(args.sizes or DEFAULT_SIZES)
-    seeds = _seeds(args.seeds or "3")
+    seeds = common.seeds_arg(args.seeds or DEFAULT_SEEDS)
     models = _models(args.model)
     labels = [_label(m) for m in models]
     epochs = args.epochs if args.epochs is not None else 30
@@ -431,7 +413,7 @@ def main(argv: list[str] | None = None) -> dict[str, Path]:
         )
     tables = [
         {
-            "title": "Test MAE (eV) per training size, mean ± std over seeds (std with ddof=1)",
+            "title": f"Test MAE (eV) per training size, mean ± std over seeds ({common.std_label()})",
             "columns": columns,
             "rows": rows,
             "note": f"Every column ran in this script on identical rows: for each (size, seed) the same "

@@ -163,27 +163,15 @@ def _names(text: str, allowed: tuple[str, ...], flag: str) -> list[str]:
     return items
 
 
-def _seeds(text: str) -> list[int]:
-    from chemtl.errors import ChemtlError
-
-    items = [t.strip() for t in text.split(",") if t.strip()]
-    if not items or not all(t.isdigit() for t in items) or len(set(items)) != len(items):
-        raise ChemtlError(f"--seeds {text!r}: write non-negative integers separated by commas, each once")
-    return [int(t) for t in items]
-
-
 # ----------------------------------------------------------------------------------------------
 # rows and splits
 
 
 def capped_rows(n: int, cap: int | None, dataset: str) -> np.ndarray:
     """All rows, or ``cap`` of them drawn with the dataset's name (sorted; the same for every seed)."""
-    if cap is None or cap >= n:
-        return np.arange(n)
-    from chemtl.training.seeding import derive_seed
+    from chemtl.evaluate.compare import seeded_subset
 
-    rng = np.random.default_rng(derive_seed(0, "bench-molecules-cap", dataset))
-    return np.sort(rng.permutation(n)[:cap])
+    return seeded_subset(np.arange(n), cap, 0, "bench-molecules-cap", dataset)
 
 
 def make_split(inputs: list[str], method: str, seed: int):
@@ -194,15 +182,10 @@ def make_split(inputs: list[str], method: str, seed: int):
     return grouped_split(inputs, "smiles", frac=FRAC, seed=seed)
 
 
-def _configs_equal(a: Any, b: Any) -> bool:
-    return json.loads(json.dumps(a)) == json.loads(json.dumps(b))
+def _same_config(stamp: dict[str, Any], record: dict[str, Any]) -> bool:
+    from chemtl.evaluate.compare import hash_json
 
-
-def _without_split_path(record: dict[str, Any]) -> dict[str, Any]:
-    """A fine-tuning configuration record without the split file's location."""
-    copy = json.loads(json.dumps(record))
-    copy.get("data", {}).pop("split_file", None)
-    return copy
+    return hash_json(stamp.get("config")) == hash_json(json.loads(json.dumps(record)))
 
 
 # ----------------------------------------------------------------------------------------------
@@ -221,55 +204,45 @@ def run_chemtl(
     fresh,
     log,
 ):
-    """One fine-tuning run (or the finished one in ``run_dir``, when the configuration, the model's
-    weights and the rows are unchanged; an interrupted one resumes): its test metrics and cost."""
-    from chemtl.atomic import write_json
-    from chemtl.pipelines.finetune import _configs_record, finetune
+    """One fine-tuning run, or the finished one in ``run_dir`` when its key matches (the weights
+    hash of the model, the hashes of the rows, inputs and targets, the data, training and strategy
+    configs; the split file's path is left out, so a moved work directory still reuses it); an
+    interrupted one resumes. Its test metrics and cost; its predictions stay in predictions.csv."""
+    from chemtl.evaluate.compare import reuse_or_train, run_hash, strategy_config
+    from chemtl.pipelines.finetune import finetune
     from chemtl.training.config import DataConfig
-    from chemtl.transfer import StrategyConfig
 
-    strategy = StrategyConfig(name="full")
+    strategy = strategy_config("full", None)
     data = DataConfig(dataset=dataset, split_file=str(split_path), split=split.method)
-    record = _configs_record(data, train_cfg, strategy, "regression", str(model))
-    key = {"model_sha256": model_sha256, **_data_record(sub_ds, split)}
-    stamp_file, key_file, saved_cfg = (
-        run_dir / "bench_run.json",
-        run_dir / "bench_key.json",
-        run_dir / "train_config.json",
+    key = run_hash(
+        model_sha256=model_sha256,
+        dataset=dataset,
+        dataset_sha256=sub_ds.info.get("sha256"),
+        rows=_data_record(sub_ds, split),
+        data={**data.to_dict(), "split_file": None},
+        train=train_cfg,
+        strategy=strategy,
     )
-    saved = json.loads(saved_cfg.read_text()) if saved_cfg.is_file() else None
-    same_rows = key_file.is_file() and _configs_equal(json.loads(key_file.read_text()), key)
-    same = saved is not None and same_rows and _configs_equal(saved, record)
-    # A finished run is reused even when the work directory moved: the split file's path is in the
-    # configuration, but the rows it names are pinned by the key's hashes.
-    same_finished = (
-        saved is not None
-        and same_rows
-        and _configs_equal(_without_split_path(saved), _without_split_path(record))
-    )
-    if same_finished and not fresh and (run_dir / "metrics.json").is_file() and stamp_file.is_file():
-        metrics = json.loads((run_dir / "metrics.json").read_text())
-        stamp = json.loads(stamp_file.read_text())
+
+    def train(resume: bool, overwrite: bool):
+        start = time.perf_counter()
+        result = finetune(
+            model,
+            data,
+            train_cfg,
+            strategy,
+            run_dir,
+            resume=resume,
+            overwrite=overwrite,
+            dataset=sub_ds,
+            command=["chemtl", "benchmark", NAME],
+        )
+        return result.metrics, {"wall_seconds": time.perf_counter() - start, "model_sha256": model_sha256}
+
+    done = reuse_or_train(run_dir, key, train, fresh=fresh, stamp_name="bench_run.json")
+    if done.reused:
         log(f"    chemtl: reused finished run in {run_dir}")
-        return _chemtl_summary(metrics, stamp["wall_seconds"], reused=True)
-    stamp_file.unlink(missing_ok=True)
-    write_json(key_file, key)
-    start = time.perf_counter()
-    result = finetune(
-        model,
-        data,
-        train_cfg,
-        strategy,
-        run_dir,
-        resume=same and not fresh,
-        overwrite=not (same and not fresh),
-        dataset=sub_ds,
-        command=["chemtl", "benchmark", NAME],
-    )
-    wall = time.perf_counter() - start
-    write_json(stamp_file, {"wall_seconds": wall})
-    shutil.rmtree(run_dir / "checkpoints", ignore_errors=True)  # the run is finished
-    return _chemtl_summary(result.metrics, wall, reused=False)
+    return _chemtl_summary(done.metrics, done.stamp["wall_seconds"], reused=done.reused)
 
 
 def _split_hash(split) -> str:
@@ -398,11 +371,14 @@ def run_chemprop(exe: str, version: str | None, sub_ds, split, seed: int, args, 
         **_data_record(sub_ds, split),
     }
     stamp_file = run_dir / "bench_run.json"
-    if not fresh and stamp_file.is_file():
+    preds_path = run_dir / "test_preds.csv"
+    if not fresh and stamp_file.is_file() and preds_path.is_file():
         stamp = json.loads(stamp_file.read_text())
-        if _configs_equal(stamp.get("config"), record):
-            log(f"    chemprop: reused finished run in {run_dir}")
-            return {**stamp["summary"], "reused": True}
+        if _same_config(stamp, record):
+            # the reused number is recomputed from the run's kept predictions
+            score = regression_metrics(targets[split.test], _chemprop_predictions(preds_path, sub_ds, split))
+            log(f"    chemprop: reused finished run in {run_dir} (scored again from its predictions)")
+            return {**stamp["summary"], **_scores(score), "reused": True}
     shutil.rmtree(run_dir, ignore_errors=True)
     run_dir.mkdir(parents=True)
     files = {}
@@ -419,7 +395,6 @@ def run_chemprop(exe: str, version: str | None, sub_ds, split, seed: int, args, 
     best = sorted(out_dir.glob("**/best.pt"))
     if not best:
         raise ChemtlError(f"chemprop train left no best.pt under {out_dir} (log {run_dir / 'train.log'})")
-    preds_path = run_dir / "test_preds.csv"
     predict_cmd = [
         exe,
         "predict",
@@ -432,13 +407,7 @@ def run_chemprop(exe: str, version: str | None, sub_ds, split, seed: int, args, 
     ]
     predict_cmd += ["-s", "smiles", "--accelerator", "cpu", "--devices", "1", "--num-workers", "0"]
     predict_wall = _run_logged(predict_cmd, run_dir / "predict.log", "chemprop predict")
-    import pandas as pd
-
-    table = pd.read_csv(preds_path, keep_default_na=False)
-    column = "y" if "y" in table.columns else table.columns[-1]
-    preds = table[column].to_numpy(dtype=np.float64)
-    if len(preds) != len(split.test) or list(table["smiles"]) != [sub_ds.inputs[i] for i in split.test]:
-        raise ChemtlError(f"{preds_path}: the predictions do not match the {len(split.test)} test rows")
+    preds = _chemprop_predictions(preds_path, sub_ds, split)
     score = regression_metrics(targets[split.test], preds)
     summary = {
         "rmse": score["rmse"],
@@ -455,6 +424,24 @@ def run_chemprop(exe: str, version: str | None, sub_ds, split, seed: int, args, 
     }
     write_json(stamp_file, {"config": record, "summary": summary})
     return {**summary, "reused": False}
+
+
+def _chemprop_predictions(preds_path: Path, sub_ds, split) -> np.ndarray:
+    """Chemprop's test predictions, checked against the split's test SMILES in order."""
+    import pandas as pd
+
+    from chemtl.errors import ChemtlError
+
+    table = pd.read_csv(preds_path, keep_default_na=False)
+    column = "y" if "y" in table.columns else table.columns[-1]
+    preds = table[column].to_numpy(dtype=np.float64)
+    if len(preds) != len(split.test) or list(table["smiles"]) != [sub_ds.inputs[i] for i in split.test]:
+        raise ChemtlError(f"{preds_path}: the predictions do not match the {len(split.test)} test rows")
+    return preds
+
+
+def _scores(score: dict[str, Any]) -> dict[str, Any]:
+    return {"rmse": score["rmse"], "mae": score["mae"], "r2": score["r2"]}
 
 
 def _chemprop_epochs(out_dir: Path) -> int | None:
@@ -500,9 +487,12 @@ def run_rf(
     stamp_file = run_dir / "bench_run.json"
     if not fresh and stamp_file.is_file():
         stamp = json.loads(stamp_file.read_text())
-        if _configs_equal(stamp.get("config"), record):
-            log(f"    RF-Morgan: reused finished run in {run_dir}")
-            return {**stamp["summary"], "reused": True}
+        kept = stamp.get("test_predictions")
+        if _same_config(stamp, record) and isinstance(kept, list) and len(kept) == len(split.test):
+            # the reused number is recomputed from the run's kept predictions
+            score = regression_metrics(targets[split.test], np.asarray(kept, dtype=np.float64))
+            log(f"    RF-Morgan: reused finished run in {run_dir} (scored again from its predictions)")
+            return {**stamp["summary"], **_scores(score), "reused": True}
     start = time.perf_counter()
     rf = MorganRandomForest(n_estimators=trees, n_jobs=jobs, random_state=seed)
     rf.fit([sub_ds.inputs[i] for i in split.train], targets[split.train])
@@ -517,7 +507,15 @@ def run_rf(
         "n_train": int(len(split.train)),
         "n_test": int(len(split.test)),
     }
-    write_json(stamp_file, {"config": record, "summary": summary})
+    write_json(
+        stamp_file,
+        {
+            "config": record,
+            "summary": summary,
+            "test_rows": [int(i) for i in split.test],
+            "test_predictions": [float(x) for x in preds],
+        },
+    )
     return {**summary, "reused": False}
 
 
@@ -539,13 +537,13 @@ def _data_record(sub_ds, split) -> dict[str, str]:
 
 
 def _mean_std(values: list[float]) -> tuple[float | None, float | None]:
-    if not values:
-        return None, None
-    return float(np.mean(values)), float(np.std(values))
+    return common.mean_std(values)
 
 
 def _pm(mean: float | None, std: float | None) -> str:
-    return "-" if mean is None else f"{mean:.3f} ± {std:.3f}"
+    if mean is None:
+        return "-"
+    return f"{mean:.3f}" + ("" if std is None else f" ± {std:.3f}")
 
 
 def main(argv: list[str] | None = None) -> dict[str, Path]:
@@ -558,7 +556,7 @@ def main(argv: list[str] | None = None) -> dict[str, Path]:
                 setattr(args, key, value)
     datasets = _names(args.datasets or ",".join(DATASETS), DATASETS, "--datasets")
     splits = _names(args.splits or ",".join(SPLITS), SPLITS, "--splits")
-    seeds = _seeds(args.seeds or ",".join(map(str, SEEDS)))
+    seeds = list(common.seeds_arg(args.seeds or ",".join(map(str, SEEDS))))
     args.epochs = args.epochs if args.epochs is not None else 40
     args.chemprop_epochs = args.chemprop_epochs if args.chemprop_epochs is not None else 30
     rf_trees = args.rf_trees if args.rf_trees is not None else 500
@@ -816,7 +814,7 @@ def main(argv: list[str] | None = None) -> dict[str, Path]:
     method_cols = [labels[m] for m in shown]
     tables = [
         {
-            "title": f"Test RMSE, mean ± std over seeds {seeds_text} (std with ddof=0)",
+            "title": f"Test RMSE, mean ± std over seeds {seeds_text} ({common.std_label()})",
             "columns": [
                 "dataset",
                 "split",
@@ -830,7 +828,7 @@ def main(argv: list[str] | None = None) -> dict[str, Path]:
             f"Targets: chemtl below RF-Morgan everywhere; chemtl / Chemprop <= {TARGET_RATIO}.",
         },
         {
-            "title": f"Test MAE, mean ± std over seeds {seeds_text}",
+            "title": f"Test MAE, mean ± std over seeds {seeds_text} ({common.std_label()})",
             "columns": ["dataset", "split", "train/val/test", *method_cols],
             "rows": mae_rows,
         },

@@ -40,16 +40,12 @@ unchanged (an interrupted one resumes from its checkpoint) and every finished fi
 from __future__ import annotations
 
 import argparse
-import hashlib
-import json
 import math
 import shutil
 import sys
 import time
 from pathlib import Path
 from typing import Any, NamedTuple
-
-import numpy as np
 
 if __package__ in (None, ""):
     sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -198,7 +194,10 @@ def build_parser() -> argparse.ArgumentParser:
         "--esol-size", default=None, metavar="N|all", help="esol training rows (default all: 902; quick 60)"
     )
     f.add_argument(
-        "--ft-seeds", default="1", metavar="N|LIST", help="fine-tuning seeds: a count or a list (default 1)"
+        "--ft-seeds",
+        default="0",
+        metavar="LIST",
+        help="fine-tuning seeds, comma-separated, e.g. 0,1,2 (default 0)",
     )
     f.add_argument("--ft-epochs", type=int, default=None, help="most epochs per run (default 30; quick 1)")
     f.add_argument(
@@ -251,36 +250,20 @@ def _size(text: str, flag: str) -> int | str:
     return int(t)
 
 
-def _seeds(text: str) -> tuple[int, ...]:
-    from chemtl.errors import ChemtlError
-
-    items = [t.strip() for t in text.split(",") if t.strip()]
-    if not items or not all(t.isdigit() for t in items):
-        raise ChemtlError(f"--ft-seeds {text!r}: write a count such as 3 or seeds such as 0,7,42")
-    if "," not in text:
-        if int(items[0]) < 1:
-            raise ChemtlError(f"--ft-seeds {text!r}: the count must be at least 1")
-        return tuple(range(int(items[0])))
-    seeds = tuple(int(t) for t in items)
-    if len(set(seeds)) != len(seeds):
-        raise ChemtlError(f"--ft-seeds {text!r}: a seed is given twice")
-    return seeds
-
-
 # ----------------------------------------------------------------------------------------------
 # pretraining
 
 
 def _hash(payload: Any) -> str:
-    return hashlib.sha256(json.dumps(payload, sort_keys=True, default=str).encode("utf-8")).hexdigest()
+    from chemtl.evaluate.compare import hash_json
+
+    return hash_json(payload)
 
 
 def _read_json(path: Path) -> dict[str, Any] | None:
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return None
-    return data if isinstance(data, dict) else None
+    from chemtl.evaluate.compare import read_json
+
+    return read_json(path)
 
 
 def run_pretraining(spec: dict[str, Any], run_dir: Path, fresh: bool, log) -> dict[str, Any]:
@@ -478,11 +461,11 @@ def _finite(x: Any) -> bool:
 
 
 def _mean(values: list[float]) -> float | None:
-    return float(np.mean(values)) if values else None
+    return common.mean_std(values)[0]
 
 
 def _std(values: list[float]) -> float | None:
-    return float(np.std(values, ddof=1)) if len(values) > 1 else None
+    return common.mean_std(values)[1]
 
 
 def _diff(a: float | None, b: float | None) -> float | None:
@@ -525,7 +508,7 @@ def main(argv: list[str] | None = None) -> dict[str, Path]:
     warmup = {k: args.warmup_steps if args.warmup_steps is not None else n // 10 for k, n in steps.items()}
     gap_size = _size(args.gap_size or "500", "--gap-size")
     esol_size = _size(args.esol_size or "all", "--esol-size")
-    ft_seeds = _seeds(args.ft_seeds)
+    ft_seeds = common.seeds_arg(args.ft_seeds, "--ft-seeds")
     ft_epochs = args.ft_epochs if args.ft_epochs is not None else 30
     ft_patience = args.ft_patience if args.ft_patience is not None else 6
     if min(steps.values()) < 1 or min(batch.values()) < 2:
@@ -721,7 +704,7 @@ def main(argv: list[str] | None = None) -> dict[str, Path]:
             ]
         )
     seeds_note = f"mean ± std over fine-tuning seeds {', '.join(map(str, ft_seeds))}" + (
-        " (std with ddof=1)" if len(ft_seeds) > 1 else ""
+        f" ({common.std_label()})" if len(ft_seeds) > 1 else ""
     )
     tables = [
         {
@@ -829,7 +812,7 @@ def main(argv: list[str] | None = None) -> dict[str, Path]:
     if len(ft_seeds) == 1:
         notes.append(
             "One fine-tuning seed: a difference smaller than the seed-to-seed spread (see the learning_curve "
-            "benchmark, or rerun with --ft-seeds 3) is noise, whichever side it falls."
+            "benchmark, or rerun with --ft-seeds 0,1,2) is noise, whichever side it falls."
         )
     if args.quick:
         notes.append("Quick smoke run (tiny model, a few steps, 60 rows): the numbers say nothing.")

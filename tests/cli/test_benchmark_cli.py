@@ -82,7 +82,8 @@ def test_quick_matbench_run_writes_result_and_docs(chemtl, tiny_model, tmp_path)
     page = docs.read_text()
     assert page.startswith("# chemtl benchmarks")
     assert "## matbench_expt_gap (Matbench 5-fold protocol) (quick smoke run: not the benchmark)" in page
-    assert "RF-Magpie (ours)" in page and "CrabNet (published)" in page and "NOT MEASURED" in page
+    assert "RF-Magpie (ours)" in page and "CrabNet (published)" in page and "NO VERDICT" in page
+    assert "PASS" not in page and "MISS" not in page and "Targets at a glance" not in page
 
     # the same command again reuses the finished chemtl runs
     code, _, err = chemtl(*argv)

@@ -129,7 +129,7 @@ def test_quick_learning_curve_writes_result_and_docs(chemtl, tiny_models, tmp_pa
         "## Learning curve: pretrained vs scratch on matbench_expt_gap (quick smoke run: not the benchmark)"
         in page
     )
-    assert "tiny-b: MAE reduction vs scratch at 30 training rows" in page and "NOT MEASURED" in page
+    assert "tiny-b: MAE reduction vs scratch at 30 training rows" in page and "NO VERDICT" in page
 
     # the same command again reuses every finished run
     code, _, err = chemtl(*argv)

@@ -7,6 +7,9 @@ import sys
 import textwrap
 
 KIND_CHOICES = ("composition", "smiles", "selfies")
+# The models that ship with chemtl (chemtl.pretrained.shipped_models(); a test keeps them equal).
+SHIPPED_MODEL_NAMES = ("composition-small", "composition-small-mp", "smiles-small")
+MODEL_HELP = f"a shipped model ({', '.join(SHIPPED_MODEL_NAMES)}) or a model directory"
 
 
 def add_verb(subparsers, name: str, summary: str, description: str, examples: str) -> argparse.ArgumentParser:
@@ -106,3 +109,50 @@ def load_data(args: argparse.Namespace):
             f"skipped {ds.info['skipped']} invalid row(s); listed in {ds.info['skipped_path']}\n"
         )
     return ds
+
+
+def add_strategy_options(group) -> None:
+    """The transfer-strategy options (``StrategyConfig`` fields) of ``finetune`` and ``compare``;
+    each applies to the strategies it belongs to. Read them back with ``strategy_options``."""
+    group.add_argument(
+        "--trainable-layers",
+        type=int,
+        metavar="K",
+        help="partial: train the top K encoder layers (default: half)",
+    )
+    group.add_argument("--lora-r", type=int, help="lora: rank (default 8)")
+    group.add_argument("--lora-alpha", type=float, help="lora: scaling numerator (default 16)")
+    group.add_argument("--lora-dropout", type=float, help="lora: dropout (default 0.1)")
+    group.add_argument(
+        "--lora-targets", metavar="NAMES", help="lora: comma-separated module names (default query,value)"
+    )
+    group.add_argument("--num-virtual-tokens", type=int, help="prompt/prefix: virtual tokens (default 10)")
+    group.add_argument("--prompt-init", choices=("random", "vocab"), help="prompt: initialisation")
+    group.add_argument(
+        "--prefix-projection", action="store_true", help="prefix: reparameterise through an MLP"
+    )
+    group.add_argument("--prefix-hidden-size", type=int, help="prefix: MLP width")
+    group.add_argument("--init-seed", type=int, help="scratch: seed of the re-initialisation")
+
+
+def strategy_options(args: argparse.Namespace) -> dict:
+    """The strategy options given on the command line (``add_strategy_options``), as
+    ``StrategyConfig`` field values; options not given are left out."""
+    options = {
+        "trainable_layers": args.trainable_layers,
+        "lora_r": args.lora_r,
+        "lora_alpha": args.lora_alpha,
+        "lora_dropout": args.lora_dropout,
+        "lora_target_modules": tuple(t.strip() for t in args.lora_targets.split(","))
+        if args.lora_targets
+        else None,
+        "num_virtual_tokens": args.num_virtual_tokens,
+        "prompt_init": args.prompt_init,
+        "prefix_projection": args.prefix_projection or None,
+        "prefix_hidden_size": args.prefix_hidden_size,
+        "init_seed": args.init_seed,
+    }
+    given = {k: v for k, v in options.items() if v is not None}
+    if "lora_alpha" in given and float(given["lora_alpha"]).is_integer():
+        given["lora_alpha"] = int(given["lora_alpha"])
+    return given

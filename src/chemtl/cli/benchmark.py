@@ -35,19 +35,20 @@ def register(subparsers) -> None:
         50-1000 training rows), molecules (smiles-small vs Chemprop v2 vs RandomForest-on-Morgan
         on ESOL, FreeSolv, Lipophilicity), pretraining_ablation (masking and objective choices),
         speed (tokenizers, inference, engine overhead, memory, FLOP rate). --quick makes a smoke
-        run in seconds that writes NAME.quick.json.
+        run in seconds that writes NAME.quick.json, gives no PASS/MISS verdicts and stays out
+        of the page's targets at a glance. --seeds is a comma-separated list of seed values
+        (0,1,2), as on every verb.
         Flags after NAME go to the benchmark; `chemtl benchmark NAME --help` lists them.
         The scripts are found beside chemtl's source (an editable install of the repository)
         or in $CHEMTL_BENCHMARKS_DIR.
         """,
         """
-        chemtl benchmark speed
-        chemtl benchmark matbench_expt_gap
+        chemtl benchmark speed --quick                            # a smoke run: no verdicts
         chemtl benchmark matbench_expt_gap --models none          # the peers only
-        chemtl benchmark matbench_expt_gap --quick --models models/comp-mlm
-        chemtl benchmark learning_curve --model composition-small --seeds 3
-        chemtl benchmark molecules --datasets esol,freesolv --seeds 0
-        chemtl benchmark speed --results-dir /tmp/res --docs /tmp/BENCHMARKS.md
+        chemtl benchmark matbench_expt_gap --quick --models composition-small
+        chemtl benchmark learning_curve --model composition-small-mp --seeds 0,1,2
+        chemtl benchmark molecules --model smiles-small --datasets esol,freesolv --seeds 0
+        chemtl benchmark speed --quick --results-dir /tmp/res --docs /tmp/BENCHMARKS.md
         """,
     )
     parser.add_argument("name", metavar="NAME", help="the benchmark: speed, matbench_expt_gap, ...")

@@ -8,15 +8,20 @@ from __future__ import annotations
 import argparse
 
 from chemtl.cli._common import (
+    MODEL_HELP,
+    add_strategy_options,
     add_training_data_args,
     add_verb,
     default_split,
     default_split_note,
     split_params_with_leakage,
+    strategy_options,
 )
 
 DEFAULT_STRATEGIES = "full,feature,partial,prompt,lora,scratch"
 # CLI defaults: a quick but real comparison (see docs: a demo-sized run takes minutes on 2 cores).
+# Epochs and patience are lower than finetune's (50, 10) on purpose: a comparison trains every
+# strategy x size x seed, so each run gets a shorter budget (raise them for a final answer).
 DEFAULTS = {
     "epochs": 20,
     "patience": 5,
@@ -54,15 +59,16 @@ def register(subparsers) -> None:
         chemtl compare --model composition-small --data matbench_expt_gap --target target \\
             --strategies full,feature,partial,lora,prompt,scratch --size-cap 500 --epochs 8 \\
             --out runs/gap-compare
-        chemtl compare --model models/comp-mlm --data my_gaps.csv --target gap \\
-            --train-sizes 50,100,200,500,all --seeds 3 --out runs/gap-curves
-        chemtl compare --model models/comp-mlm --data matbench_expt_gap --fold 0,1,2,3,4 \\
+        chemtl datasets export matbench_expt_gap --out my_gaps.csv
+        chemtl compare --model composition-small-mp --data my_gaps.csv --target target \\
+            --train-sizes 50,100,200,500,all --seeds 0,1,2 --out runs/gap-curves
+        chemtl compare --model composition-small --data matbench_expt_gap --fold 0,1,2,3,4 \\
             --strategies full,lora,scratch --out runs/gap-5fold
+        chemtl compare --model smiles-small --data esol --split scaffold --strategies full,lora,prompt \\
+            --lora-r 4 --lora-alpha 8 --num-virtual-tokens 5 --n-seeds 2 --out runs/esol-compare
         """,
     )
-    parser.add_argument(
-        "--model", required=True, metavar="NAME|DIR", help="a shipped model name or a model directory"
-    )
+    parser.add_argument("--model", required=True, metavar="NAME|DIR", help=MODEL_HELP)
     parser.add_argument("--out", required=True, metavar="DIR", help="the comparison directory to write")
     add_training_data_args(parser)
     split = parser.add_argument_group("split")
@@ -78,7 +84,8 @@ def register(subparsers) -> None:
     split.add_argument(
         "--fold",
         metavar="K[,K...]",
-        help="fold(s) of a k-fold split; several folds are replicates like seeds (matbench default: 0)",
+        help="which fold of a k-fold split, as on finetune (matbench: 0-4; default 0); several, "
+        "comma-separated, are replicates like seeds",
     )
     split.add_argument(
         "--val-frac",
@@ -103,21 +110,17 @@ def register(subparsers) -> None:
         metavar="LIST",
         help="training-set sizes, e.g. 50,100,200,500,all (default all)",
     )
-    cmp.add_argument(
+    seeds = cmp.add_mutually_exclusive_group()
+    seeds.add_argument(
         "--seeds",
-        default="1",
-        metavar="N|LIST",
-        help="a count (seeds 0..N-1) or seeds like 0,7,42 (default 1)",
+        metavar="LIST",
+        help="seed values, comma-separated, e.g. 0,1,2 (`--seeds 3` is the single seed 3); each seed "
+        "draws the training subset and seeds training (default 0)",
     )
+    seeds.add_argument("--n-seeds", type=int, metavar="N", help="seeds 0..N-1 (same as --seeds 0,...,N-1)")
+    seeds.add_argument("--seed", type=int, metavar="S", help="one seed, as on finetune (same as --seeds S)")
     cmp.add_argument(
         "--size-cap", type=int, metavar="N", help="clip every training-set size to N rows (quick runs)"
-    )
-    cmp.add_argument(
-        "--trainable-layers", type=int, metavar="K", help="partial: top layers that train (default: half)"
-    )
-    cmp.add_argument("--lora-r", type=int, default=8, help="lora: rank (default 8)")
-    cmp.add_argument(
-        "--num-virtual-tokens", type=int, default=10, help="prompt/prefix: virtual tokens (default 10)"
     )
     cmp.add_argument(
         "--tolerance",
@@ -131,15 +134,24 @@ def register(subparsers) -> None:
         action="store_true",
         help="accept other settings in an existing --out (runs with unchanged settings are still reused)",
     )
+    strat = parser.add_argument_group(
+        "strategy options (each goes to the strategies it belongs to, in every run)"
+    )
+    add_strategy_options(strat)
     train = parser.add_argument_group("training (every run)")
     train.add_argument(
-        "--epochs", type=int, default=DEFAULTS["epochs"], help="most epochs (default %(default)s)"
+        "--epochs",
+        type=int,
+        default=DEFAULTS["epochs"],
+        help="most epochs (default %(default)s; finetune's is 50: a comparison trains every strategy, "
+        "size and seed, so each run gets a shorter budget)",
     )
     train.add_argument(
         "--patience",
         type=int,
         default=DEFAULTS["patience"],
-        help="early stopping on validation loss (0: off; default %(default)s)",
+        help="early stopping on validation loss (0: off; default %(default)s, finetune's is 10, for the "
+        "same reason)",
     )
     train.add_argument("--batch-size", type=int, default=DEFAULTS["batch_size"], help="default %(default)s")
     train.add_argument(
@@ -151,21 +163,29 @@ def register(subparsers) -> None:
         default=DEFAULTS["head_lr"],
         help="head, prompt and prefix learning rate (default %(default)s; 0: same as --lr)",
     )
+    train.add_argument(
+        "--lr-decay",
+        type=float,
+        default=1.0,
+        help="layer-wise decay: each layer below the top gets this factor more (default 1: none)",
+    )
     train.add_argument("--weight-decay", type=float, default=0.01)
     train.add_argument("--scheduler", choices=("constant", "linear", "cosine"), default="constant")
     train.add_argument("--warmup-steps", type=int, default=0)
     train.add_argument("--precision", choices=("32", "bf16-mixed"), default="32")
-    train.add_argument("--progress", action="store_true", help="show each run's progress bar")
+    train.add_argument(
+        "--devices",
+        type=int,
+        default=1,
+        help="processes (CPU) or GPUs per run; >1 runs DDP, as on finetune (default 1)",
+    )
+    train.add_argument(
+        "--progress",
+        action=argparse.BooleanOptionalAction,
+        default=False,
+        help="show each run's progress bar (default: off; the runs' lines go to stderr)",
+    )
     parser.set_defaults(func=run)
-
-
-def _int_list(text: str, flag: str) -> tuple[int, ...]:
-    from chemtl.errors import ChemtlError
-
-    items = [t.strip() for t in text.split(",") if t.strip()]
-    if not items or not all(t.isdigit() for t in items):
-        raise ChemtlError(f"{flag} {text!r}: write integers separated by commas")
-    return tuple(int(t) for t in items)
 
 
 def _split_params(items: list[str] | None) -> dict:
@@ -189,21 +209,21 @@ def _split_params(items: list[str] | None) -> dict:
 
 
 def config_from_args(args: argparse.Namespace):
-    from chemtl.errors import ChemtlError
-    from chemtl.evaluate.compare import CompareConfig
+    from chemtl.evaluate.compare import CompareConfig, CompareError, parse_int_list, parse_seeds
     from chemtl.training.config import DataConfig, TrainConfig
 
     split = args.split or (None if args.split_file else default_split(args.data)) or "random"
-    folds = _int_list(args.fold, "--fold") if args.fold else None
+    folds = parse_int_list(args.fold, "--fold") if args.fold else None
     if folds is None and split == "matbench" and not args.split_file:
         folds = (0,)
-    seeds_text = args.seeds.strip()
-    if "," in seeds_text:
-        seeds: int | tuple[int, ...] = _int_list(seeds_text, "--seeds")
-    elif seeds_text.isdigit():
-        seeds = int(seeds_text)
+    if args.n_seeds is not None:
+        if args.n_seeds < 1:
+            raise CompareError(f"--n-seeds {args.n_seeds}: give a count >= 1")
+        seeds: tuple[int, ...] = tuple(range(args.n_seeds))
+    elif args.seed is not None:
+        seeds = parse_seeds(str(args.seed), "--seed")
     else:
-        raise ChemtlError(f"--seeds {args.seeds!r}: write a count such as 3 or seeds such as 0,7,42")
+        seeds = parse_seeds(args.seeds if args.seeds is not None else "0")
     data = DataConfig(
         dataset=args.data,
         input_col=args.input_col,
@@ -222,6 +242,7 @@ def config_from_args(args: argparse.Namespace):
     train = TrainConfig(
         lr=args.lr,
         head_lr=args.head_lr if args.head_lr else None,
+        lr_decay=args.lr_decay,
         weight_decay=args.weight_decay,
         batch_size=args.batch_size,
         max_epochs=args.epochs,
@@ -229,6 +250,7 @@ def config_from_args(args: argparse.Namespace):
         scheduler=args.scheduler,
         warmup_steps=args.warmup_steps,
         precision=args.precision,
+        devices=args.devices,
         progress_bar=args.progress,
     )
     return CompareConfig(
@@ -239,9 +261,7 @@ def config_from_args(args: argparse.Namespace):
         seeds=seeds,
         folds=folds if folds and len(folds) > 1 else None,
         train=train,
-        trainable_layers=args.trainable_layers,
-        lora_r=args.lora_r,
-        num_virtual_tokens=args.num_virtual_tokens,
+        **strategy_options(args),
         size_cap=args.size_cap,
         tolerance=args.tolerance,
         keep_checkpoints=args.keep_checkpoints,

@@ -9,11 +9,13 @@ from __future__ import annotations
 import argparse
 
 from chemtl.cli._common import (
+    add_strategy_options,
     add_training_data_args,
     add_verb,
     default_split,
     default_split_note,
     split_params_with_leakage,
+    strategy_options,
 )
 
 STRATEGY_NAMES = ("full", "feature", "partial", "scratch", "prompt", "prefix", "lora")
@@ -204,22 +206,7 @@ def register(subparsers) -> None:
         metavar="NAME",
         help=f"one of {', '.join(STRATEGY_NAMES)} (default full)",
     )
-    strat.add_argument(
-        "--trainable-layers", type=int, metavar="K", help="partial: train the top K encoder layers"
-    )
-    strat.add_argument("--lora-r", type=int, help="lora: rank (default 8)")
-    strat.add_argument("--lora-alpha", type=float, help="lora: scaling numerator (default 16)")
-    strat.add_argument("--lora-dropout", type=float, help="lora: dropout (default 0.1)")
-    strat.add_argument(
-        "--lora-targets", metavar="NAMES", help="lora: comma-separated module names (default query,value)"
-    )
-    strat.add_argument("--num-virtual-tokens", type=int, help="prompt/prefix: virtual tokens (default 10)")
-    strat.add_argument("--prompt-init", choices=("random", "vocab"), help="prompt: initialisation")
-    strat.add_argument(
-        "--prefix-projection", action="store_true", help="prefix: reparameterise through an MLP"
-    )
-    strat.add_argument("--prefix-hidden-size", type=int, help="prefix: MLP width")
-    strat.add_argument("--init-seed", type=int, help="scratch: seed of the re-initialisation")
+    add_strategy_options(strat)
     add_train_args(parser)
     parser.set_defaults(func=run)
 
@@ -227,24 +214,7 @@ def register(subparsers) -> None:
 def strategy_config_from_args(args: argparse.Namespace):
     from chemtl.transfer import StrategyConfig
 
-    options = {
-        "trainable_layers": args.trainable_layers,
-        "lora_r": args.lora_r,
-        "lora_alpha": args.lora_alpha,
-        "lora_dropout": args.lora_dropout,
-        "lora_target_modules": tuple(t.strip() for t in args.lora_targets.split(","))
-        if args.lora_targets
-        else None,
-        "num_virtual_tokens": args.num_virtual_tokens,
-        "prompt_init": args.prompt_init,
-        "prefix_projection": args.prefix_projection or None,
-        "prefix_hidden_size": args.prefix_hidden_size,
-        "init_seed": args.init_seed,
-    }
-    given = {k: v for k, v in options.items() if v is not None}
-    if "lora_alpha" in given and float(given["lora_alpha"]).is_integer():
-        given["lora_alpha"] = int(given["lora_alpha"])
-    return StrategyConfig(name=args.strategy, **given)
+    return StrategyConfig(name=args.strategy, **strategy_options(args))
 
 
 def run(args: argparse.Namespace) -> int:

@@ -6,7 +6,9 @@
                                    Pareto points (fewest parameters for the error) marked and labelled
     figures/metric_vs_time.png     the same against training time
     figures/learning_curves.png    metric vs training-set size, pretrained strategies vs scratch,
-                                   error bars = standard deviation over seeds/folds
+                                   error bars = standard deviation over seeds/folds; with one
+                                   training size there is no curve to draw, so it is a bar chart
+                                   (every strategy beside scratch at that size), said so in the page
     figures/loss_curves.png        train and validation loss per epoch, one panel per strategy,
                                    the overfitting epoch marked
     report.html                    the table, the recommendation, the figures (relative links)
@@ -139,17 +141,46 @@ def plot_frontier(
     return _save(fig, Path(path))
 
 
-def plot_learning_curves(rows: list[dict[str, Any]], path: str | Path) -> Path:
-    """Metric vs training-set size per strategy (scratch dashed black), error bars = std."""
+def learning_figure_kind(rows: list[dict[str, Any]]) -> str:
+    """``"curves"`` (several training sizes), ``"bars"`` (one size: no curve to draw) or
+    ``"none"`` (no finished run)."""
+    sizes = {int(r["train_size"]) for r in rows if _finite(r.get("mean"))}
+    return "none" if not sizes else "bars" if len(sizes) == 1 else "curves"
+
+
+def learning_figure(rows: list[dict[str, Any]]):
+    """The learning-curve figure (not saved): metric vs training-set size per strategy (scratch
+    dashed black), error bars = std; with one training size a bar chart of every strategy at that
+    size, scratch black, instead of a column of dots."""
     plt = _pyplot()
     fig, ax = plt.subplots(figsize=(6.4, 4.6))
     usable = [r for r in rows if _finite(r.get("mean"))]
-    if not usable:
+    kind = learning_figure_kind(rows)
+    if kind == "none":
         _empty(ax, "no finished runs")
-        return _save(fig, Path(path))
+        return fig
     metric = usable[0]["metric"]
     names = list(dict.fromkeys(r["strategy"] for r in usable))
     colours = _colours(names)
+    ylabel = f"{metric_label(metric)} ({'higher' if higher_is_better(metric) else 'lower'} is better)"
+    if kind == "bars":
+        size = int(usable[0]["train_size"])
+        order = [n for n in names if n != "scratch"] + [n for n in names if n == "scratch"]
+        means = [next(r["mean"] for r in usable if r["strategy"] == n) for n in order]
+        errs = [next(r.get("std") for r in usable if r["strategy"] == n) for n in order]
+        ax.bar(
+            range(len(order)),
+            means,
+            yerr=[e if _finite(e) else 0.0 for e in errs],
+            color=[colours[n] for n in order],
+            capsize=4,
+        )
+        ax.set_xticks(range(len(order)))
+        ax.set_xticklabels([n + ("\n(no pretraining)" if n == "scratch" else "") for n in order])
+        ax.set_ylabel(ylabel)
+        ax.set_title(f"Pretrained strategies vs scratch at {size:,} training rows (one size)")
+        ax.grid(alpha=0.3, axis="y")
+        return fig
     for name in names:
         pts = sorted((int(r["train_size"]), r["mean"], r.get("std")) for r in usable if r["strategy"] == name)
         xs = [p[0] for p in pts]
@@ -166,17 +197,21 @@ def plot_learning_curves(rows: list[dict[str, Any]], path: str | Path) -> Path:
             **style,
         )
     sizes = sorted({int(r["train_size"]) for r in usable})
-    if len(sizes) > 1:
-        ax.set_xscale("log")
+    ax.set_xscale("log")
     ax.set_xticks(sizes)
     ax.set_xticklabels([f"{s:,}" for s in sizes])
     ax.minorticks_off()
     ax.set_xlabel("training rows")
-    ax.set_ylabel(f"{metric_label(metric)} ({'higher' if higher_is_better(metric) else 'lower'} is better)")
+    ax.set_ylabel(ylabel)
     ax.set_title("Learning curves: pretrained strategies vs scratch")
     ax.legend(fontsize=8)
     ax.grid(alpha=0.3)
-    return _save(fig, Path(path))
+    return fig
+
+
+def plot_learning_curves(rows: list[dict[str, Any]], path: str | Path) -> Path:
+    """``learning_figure(rows)`` saved to ``path``."""
+    return _save(learning_figure(rows), Path(path))
 
 
 def plot_loss_curves(records: list[Any], path: str | Path) -> Path:
@@ -245,7 +280,8 @@ def plot_loss_curves(records: list[Any], path: str | Path) -> Path:
 CSS = """
 body{font-family:system-ui,-apple-system,"Segoe UI",sans-serif;max-width:1100px;margin:2em auto;padding:0 1em;color:#222}
 h1{font-size:1.5em}h2{font-size:1.2em;margin-top:1.6em;border-bottom:1px solid #ddd}
-table{border-collapse:collapse;font-size:.85em;margin:.5em 0}
+table{border-collapse:collapse;font-size:.85em;margin:.5em 0;max-width:100%}
+.wide{overflow-x:auto;max-width:100%}
 th,td{border:1px solid #ccc;padding:.25em .5em;text-align:right}th{background:#f3f3f3}
 td:first-child,th:first-child{text-align:left}
 .rec{background:#f6f9ff;border-left:4px solid #3a6fd8;padding:.6em 1em}
@@ -269,12 +305,40 @@ def _cell(value: Any) -> str:
     return str(value)
 
 
+# The summary's columns in two tables that fit the page: the scores, then the cost.
+SCORE_KEYS = ("strategy", "train_size", "n_runs", "metric")
+COST_COLUMNS = (
+    "strategy",
+    "train_size",
+    "trainable_params",
+    "total_params",
+    "train_seconds_mean",
+    "peak_rss_mb_max",
+    "inference_per_s",
+    "epochs_mean",
+    "overfit_runs",
+)
+
+
+def split_summary_columns(columns: list[str]) -> tuple[list[str], list[str]]:
+    """(score columns, cost columns) of the summary: strategy and size lead both; every column
+    appears in one of them."""
+    cost = [c for c in columns if c in COST_COLUMNS]
+    score = [c for c in columns if c not in COST_COLUMNS or c in ("strategy", "train_size")]
+    return score, cost
+
+
+def _header(name: str) -> str:
+    """A column name that can wrap: underscores become spaces."""
+    return name.replace("_", " ")
+
+
 def _table(rows: list[dict[str, Any]], columns: list[str]) -> str:
-    head = "".join(f"<th>{html.escape(c)}</th>" for c in columns)
+    head = "".join(f"<th>{html.escape(_header(c))}</th>" for c in columns)
     body = "".join(
         "<tr>" + "".join(f"<td>{html.escape(_cell(r.get(c)))}</td>" for c in columns) + "</tr>" for r in rows
     )
-    return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+    return f'<div class="wide"><table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table></div>'
 
 
 def _provenance(prov: dict[str, Any]) -> str:
@@ -299,8 +363,10 @@ def render_html(
     summary_columns: list[str],
     figures: dict[str, str],
     tolerance: float = 0.02,
+    figure_notes: list[str] | None = None,
 ) -> str:
-    """The report page; ``figures`` maps a caption to a path relative to the page."""
+    """The report page; ``figures`` maps a caption to a path relative to the page;
+    ``figure_notes`` are sentences printed above the figures."""
     metric = rows[0]["metric"] if rows else "metric"
     title = f"chemtl compare: {provenance.get('dataset', '')} with {provenance.get('model', '')}"
     run_cols = ["strategy", "train_size", "fold", "seed", "status"]
@@ -316,6 +382,8 @@ def render_html(
         "run_dir",
     ]
     run_rows = [r.to_row() for r in records]
+    score_cols, cost_cols = split_summary_columns(summary_columns)
+    notes_html = "".join(f"<p>{html.escape(n)}</p>" for n in figure_notes or [])
     failed = [r for r in records if r.status == "failed"]
     figs = "".join(
         f'<figure><img src="{html.escape(src)}" alt="{html.escape(cap)}" width="640">'
@@ -338,13 +406,17 @@ def render_html(
 <h1>{html.escape(title)}</h1>
 <h2>Recommendation</h2>
 <p class="rec">{html.escape(recommendation)}</p>
-<h2>Summary ({html.escape(metric_label(metric))}, mean and standard deviation over seeds/folds)</h2>
-{_table(rows, summary_columns)}
+<h2>Summary ({html.escape(metric_label(metric))}, mean and sample standard deviation over seeds/folds)</h2>
+<h3>Scores</h3>
+{_table(rows, score_cols)}
+<h3>Cost</h3>
+{_table(rows, cost_cols)}
 <p>Within-tolerance margin for the recommendation: {tolerance * 100:g}% of the best mean.
 Cheapest = fewest trainable parameters, then least training time. Overfitting epoch = the epoch
 of the lowest validation loss, when the epochs after it keep a higher validation loss and a lower
 training loss (the gap between them widens).</p>
 <h2>Figures</h2>
+{notes_html}
 {figs}
 {fail_html}
 <h2>Runs</h2>
@@ -379,12 +451,24 @@ def write_report(
         "learning_curves": plot_learning_curves(rows, fig_dir / FIGURES[2]),
         "loss_curves": plot_loss_curves(records, fig_dir / FIGURES[3]),
     }
+    kind = learning_figure_kind(rows)
+    learning_caption = (
+        "Pretrained strategies vs scratch at the one training size (bars)"
+        if kind == "bars"
+        else "Learning curves: pretrained vs scratch over training-set sizes"
+    )
     captions = {
         "Metric vs trainable parameters (Pareto points ringed)": "figures/" + FIGURES[0],
         "Metric vs training time (the accuracy/compute frontier)": "figures/" + FIGURES[1],
-        "Learning curves: pretrained vs scratch over training-set sizes": "figures/" + FIGURES[2],
+        learning_caption: "figures/" + FIGURES[2],
         "Train and validation loss per strategy (overfitting marked)": "figures/" + FIGURES[3],
     }
+    notes = []
+    if kind == "bars":
+        notes.append(
+            "One training size, so there is no learning curve: the learning-curve figure is a bar chart "
+            "of every strategy beside scratch at that size. Give several --train-sizes for curves."
+        )
     page = render_html(
         rows=rows,
         records=records,
@@ -393,6 +477,7 @@ def write_report(
         summary_columns=summary_columns,
         figures=captions,
         tolerance=tolerance,
+        figure_notes=notes,
     )
     paths["report_html"] = out / "report.html"
     write_text(paths["report_html"], page)
@@ -401,9 +486,12 @@ def write_report(
 
 __all__ = [
     "FIGURES",
+    "learning_figure",
+    "learning_figure_kind",
     "plot_frontier",
     "plot_learning_curves",
     "plot_loss_curves",
     "render_html",
+    "split_summary_columns",
     "write_report",
 ]

@@ -57,6 +57,55 @@ VERDICT = {True: "PASS", False: "MISS", None: "NOT MEASURED"}
 # paths and flags
 
 
+def finetune_pinned(
+    model: str,
+    model_sha256: str,
+    dataset: str,
+    sub_ds,
+    data,
+    rows: Any,
+    train_cfg,
+    strategy,
+    run_dir: Path,
+    fresh: bool,
+    bench_name: str,
+):
+    """One fine-tuning run of a benchmark, or the finished one in ``run_dir`` when its key
+    matches (``chemtl.evaluate.compare.reuse_or_train``): the weights hash of the model (not its
+    name), ``rows`` (hashes that pin the rows), the data config without the split file's path (so
+    a moved work directory still reuses it), the training and strategy configs. An interrupted
+    run resumes. Returns the ``reuse_or_train`` outcome; its stamp holds ``wall_seconds``."""
+    from chemtl.evaluate.compare import reuse_or_train, run_hash
+    from chemtl.pipelines.finetune import finetune
+
+    key = run_hash(
+        model_sha256=model_sha256,
+        dataset=dataset,
+        dataset_sha256=sub_ds.info.get("sha256"),
+        rows=rows,
+        data={**data.to_dict(), "split_file": None},
+        train=train_cfg,
+        strategy=strategy,
+    )
+
+    def train(resume: bool, overwrite: bool):
+        start = time.perf_counter()
+        result = finetune(
+            model,
+            data,
+            train_cfg,
+            strategy,
+            run_dir,
+            resume=resume,
+            overwrite=overwrite,
+            dataset=sub_ds,
+            command=["chemtl", "benchmark", bench_name],
+        )
+        return result.metrics, {"wall_seconds": time.perf_counter() - start, "model_sha256": model_sha256}
+
+    return reuse_or_train(run_dir, key, train, fresh=fresh, stamp_name="bench_run.json")
+
+
 def results_dir(override: str | os.PathLike | None = None) -> Path:
     return Path(override or os.environ.get(RESULTS_ENV) or BENCH_DIR / "results")
 

@@ -174,8 +174,7 @@ def run_chemtl(
     """One fine-tuning run, or the finished one in ``run_dir`` when its key matches: the weights
     hash of the model (not its name), the rows, the data, training and strategy configs
     (``chemtl.evaluate.compare.reuse_or_train``). Its test metrics and cost."""
-    from chemtl.evaluate.compare import reuse_or_train, run_hash, strategy_config
-    from chemtl.pipelines.finetune import finetune
+    from chemtl.evaluate.compare import strategy_config
     from chemtl.pipelines.modeldir import load_model_dir
     from chemtl.training.config import DataConfig
 
@@ -184,32 +183,9 @@ def run_chemtl(
         layers = load_model_dir(model).config.num_hidden_layers
     strategy = strategy_config(strategy_name, layers, trainable_layers=trainable_layers)
     data = DataConfig(dataset=DATASET, split_file=str(split_path), split="matbench")
-    key = run_hash(
-        model_sha256=model_sha256,
-        dataset=DATASET,
-        dataset_sha256=sub_ds.info.get("sha256"),
-        rows=rows_sha256,
-        data={**data.to_dict(), "split_file": None},  # the rows are pinned by their hash
-        train=train_cfg,
-        strategy=strategy,
+    done = common.finetune_pinned(
+        model, model_sha256, DATASET, sub_ds, data, rows_sha256, train_cfg, strategy, run_dir, fresh, NAME
     )
-
-    def train(resume: bool, overwrite: bool):
-        start = time.perf_counter()
-        result = finetune(
-            model,
-            data,
-            train_cfg,
-            strategy,
-            run_dir,
-            resume=resume,
-            overwrite=overwrite,
-            dataset=sub_ds,
-            command=["chemtl", "benchmark", NAME],
-        )
-        return result.metrics, {"wall_seconds": time.perf_counter() - start, "model_sha256": model_sha256}
-
-    done = reuse_or_train(run_dir, key, train, fresh=fresh, stamp_name="bench_run.json")
     if done.reused:
         log(f"  {Path(model).name}/{strategy_name} fold {fold}: reused finished run in {run_dir}")
     return _run_summary(done.metrics, done.stamp["wall_seconds"], reused=done.reused)

@@ -208,38 +208,24 @@ def run_chemtl(
     hash of the model, the hashes of the rows, inputs and targets, the data, training and strategy
     configs; the split file's path is left out, so a moved work directory still reuses it); an
     interrupted one resumes. Its test metrics and cost; its predictions stay in predictions.csv."""
-    from chemtl.evaluate.compare import reuse_or_train, run_hash, strategy_config
-    from chemtl.pipelines.finetune import finetune
+    from chemtl.evaluate.compare import strategy_config
     from chemtl.training.config import DataConfig
 
     strategy = strategy_config("full", None)
     data = DataConfig(dataset=dataset, split_file=str(split_path), split=split.method)
-    key = run_hash(
-        model_sha256=model_sha256,
-        dataset=dataset,
-        dataset_sha256=sub_ds.info.get("sha256"),
-        rows=_data_record(sub_ds, split),
-        data={**data.to_dict(), "split_file": None},
-        train=train_cfg,
-        strategy=strategy,
+    done = common.finetune_pinned(
+        model,
+        model_sha256,
+        dataset,
+        sub_ds,
+        data,
+        _data_record(sub_ds, split),
+        train_cfg,
+        strategy,
+        run_dir,
+        fresh,
+        NAME,
     )
-
-    def train(resume: bool, overwrite: bool):
-        start = time.perf_counter()
-        result = finetune(
-            model,
-            data,
-            train_cfg,
-            strategy,
-            run_dir,
-            resume=resume,
-            overwrite=overwrite,
-            dataset=sub_ds,
-            command=["chemtl", "benchmark", NAME],
-        )
-        return result.metrics, {"wall_seconds": time.perf_counter() - start, "model_sha256": model_sha256}
-
-    done = reuse_or_train(run_dir, key, train, fresh=fresh, stamp_name="bench_run.json")
     if done.reused:
         log(f"    chemtl: reused finished run in {run_dir}")
     return _chemtl_summary(done.metrics, done.stamp["wall_seconds"], reused=done.reused)

@@ -77,9 +77,28 @@ def test_tokenize_smiles_detected_and_unknown_reported(capsys):
     [
         (
             ["tokenize", "--kind", "composition", "Xx2O"],
-            "error: invalid formula 'Xx2O': unknown element 'Xx'\n",
+            "error: argument 1: invalid formula 'Xx2O': unknown element 'Xx'\n",
         ),
-        (["tokenize", "--kind", "composition", "H2O0"], "error: invalid formula 'H2O0': zero amount '0'\n"),
+        (
+            ["tokenize", "--kind", "composition", "Fe2O3", "Xx3"],
+            "error: argument 2: invalid formula 'Xx3': unknown element 'Xx'\n",
+        ),
+        (
+            ["tokenize", "--kind", "composition", "H2O0"],
+            "error: argument 1: invalid formula 'H2O0': zero amount '0'\n",
+        ),
+        (
+            ["tokenize", "--kind", "smiles", "CCO", "CCCCCCCCC", "--max-length", "5"],
+            "error: argument 2 'CCCCCCCCC' has more than 5 tokens with [CLS] and [SEP]; "
+            "pass --truncation or a larger --max-length\n",
+        ),
+        (
+            ["datasets", "show", "esol", "--input-col", "nope"],
+            "error: dataset 'esol': no column 'nope'; the columns are 'Compound ID', "
+            "'ESOL predicted log solubility in mols per litre', 'Minimum Degree', 'Molecular Weight', "
+            "'Number of H-Bond Donors', 'Number of Rings', 'Number of Rotatable Bonds', "
+            "'Polar Surface Area', 'measured log solubility in mols per litre', 'smiles'\n",
+        ),
         (
             ["datasets", "show", "nope"],
             "error: unknown dataset 'nope' (`chemtl datasets list` shows all; a file needs its path)\n",

@@ -20,15 +20,48 @@ def add_verb(subparsers, name: str, summary: str, description: str, examples: st
     )
 
 
-def add_data_args(parser: argparse.ArgumentParser, *, target: bool = True, required: bool = True) -> None:
+def shipped_model_names() -> list[str]:
+    """Names of the models inside the package (a directory listing: no torch, no model read)."""
+    from chemtl.pretrained import shipped_models
+
+    return shipped_models()
+
+
+def add_model_arg(parser: argparse.ArgumentParser, what: str, *, repeat: bool = False) -> None:
+    """--model NAME|DIR, its help listing the shipped model names."""
+    names = ", ".join(shipped_model_names()) or "none installed"
+    parser.add_argument(
+        "--model",
+        required=True,
+        action="append" if repeat else "store",
+        metavar="NAME|DIR",
+        help=f"{what}: a shipped model name ({names}) or a model directory"
+        + (" (repeat for an ensemble)" if repeat else ""),
+    )
+
+
+def add_target_arg(parser, help: str = "column with the target (files)") -> None:
+    """--target COL, with --target-col as an alias (one dest, ``target``)."""
+    parser.add_argument("--target", "--target-col", dest="target", metavar="COL", help=help)
+
+
+def add_data_args(
+    parser: argparse.ArgumentParser,
+    *,
+    target: bool = True,
+    required: bool = True,
+    target_help: str = "column with the target (files)",
+    data_aliases: tuple[str, ...] = (),
+    data_help: str = "a registered dataset or a csv file",
+) -> None:
     """--data NAME|FILE and the flags that say how to read a user's csv."""
     group = parser.add_argument_group("data")
     group.add_argument(
-        "--data", required=required, metavar="NAME|FILE", help="a registered dataset or a csv file"
+        "--data", *data_aliases, dest="data", required=required, metavar="NAME|FILE", help=data_help
     )
     group.add_argument("--input-col", metavar="COL", help="column with formulas/SMILES/SELFIES (files)")
     if target:
-        group.add_argument("--target-col", metavar="COL", help="column with the target (files)")
+        add_target_arg(group, target_help)
     group.add_argument(
         "--kind", choices=KIND_CHOICES, help="representation; detected from the values if omitted"
     )
@@ -46,7 +79,7 @@ def add_training_data_args(parser: argparse.ArgumentParser) -> None:
     """The data flags of the training verbs (finetune, compare): a target and a task."""
     data = parser.add_argument_group("data")
     data.add_argument("--data", required=True, metavar="NAME|FILE", help="a registered dataset or a csv file")
-    data.add_argument("--target", "--target-col", dest="target", metavar="COL", help="the target column")
+    add_target_arg(data, "the target column")
     data.add_argument("--input-col", metavar="COL", help="column with formulas/SMILES/SELFIES (files)")
     data.add_argument("--kind", choices=KIND_CHOICES, help="representation (default: the model's)")
     data.add_argument("--task", choices=("regression", "classification"), help="default: from the data")
@@ -61,6 +94,21 @@ def add_training_data_args(parser: argparse.ArgumentParser) -> None:
         action="store_true",
         help="keep a split that puts the same compound on two sides (refused by default)",
     )
+
+
+def add_progress_arg(parser, default: bool = True) -> None:
+    """--progress/--no-progress, the training verbs' progress bar (curves go to logs/ either way)."""
+    parser.add_argument(
+        "--progress",
+        action=argparse.BooleanOptionalAction,
+        default=default,
+        help=f"show the progress bar (curves go to logs/ either way; default {'on' if default else 'off'})",
+    )
+
+
+def add_fold_arg(parser) -> None:
+    """--fold K: which fold of a k-fold split (matbench: 0-4), as `chemtl compare --fold` counts them."""
+    parser.add_argument("--fold", type=int, metavar="K", help="which fold of a k-fold split (matbench: 0-4)")
 
 
 def default_split(dataset: str) -> str:
@@ -87,7 +135,7 @@ def load_data(args: argparse.Namespace):
     ds = load_dataset(
         args.data,
         input_col=args.input_col,
-        target_col=getattr(args, "target_col", None),
+        target_col=getattr(args, "target", None),
         kind=args.kind,
         canonical=args.canonical,
         skip_invalid=args.skip_invalid,

@@ -33,7 +33,10 @@ def register(subparsers) -> None:
     parser.add_argument("--out", required=True, metavar="FILE.npy", help="where to write the embeddings")
     parser.add_argument("--plot", metavar="FILE.png", help="also draw a PCA picture")
     parser.add_argument(
-        "--max-length", type=int, metavar="N", help="tokens per input, with [CLS]/[SEP] (default: the model's)"
+        "--max-length",
+        type=int,
+        metavar="N",
+        help="tokens per input, with [CLS]/[SEP] (default: the model's)",
     )
     parser.add_argument("--batch-size", type=int, default=256)
     parser.set_defaults(func=run)

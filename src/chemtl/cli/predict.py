@@ -65,7 +65,10 @@ def register(subparsers) -> None:
         help="N >= 2 passes with dropout on: their spread is the uncertainty (prediction stays eval-mode)",
     )
     parser.add_argument(
-        "--max-length", type=int, metavar="N", help="tokens per input, with [CLS]/[SEP] (default: the model's)"
+        "--max-length",
+        type=int,
+        metavar="N",
+        help="tokens per input, with [CLS]/[SEP] (default: the model's)",
     )
     parser.add_argument("--batch-size", type=int, default=256)
     parser.add_argument("--seed", type=int, default=0, help="seed of the MC-dropout passes")

@@ -113,7 +113,6 @@ def split_params(args) -> dict:
 def run(args) -> int:
     from chemtl.cli._common import load_data
     from chemtl.data.splits import Split, make_split, save_split
-
     from chemtl.errors import ChemtlError
 
     ds = load_data(args)
@@ -122,7 +121,9 @@ def run(args) -> int:
     )
     if args.fold is not None:
         if isinstance(split, Split):
-            raise ChemtlError(f"--fold {args.fold} needs a k-fold split (matbench, kfold), not {args.method!r}")
+            raise ChemtlError(
+                f"--fold {args.fold} needs a k-fold split (matbench, kfold), not {args.method!r}"
+            )
         if not 0 <= args.fold < len(split):
             raise ChemtlError(
                 f"fold {args.fold} does not exist: split {args.method!r} has folds 0 to {len(split) - 1}"

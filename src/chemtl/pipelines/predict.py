@@ -102,7 +102,9 @@ def predict(
         )
 
         def units(raw: np.ndarray, meta=meta) -> np.ndarray:
-            return to_user_units(raw, meta) if meta["task"] == "regression" else softmax(raw.astype(np.float64))
+            return (
+                to_user_units(raw, meta) if meta["task"] == "regression" else softmax(raw.astype(np.float64))
+            )
 
         evals.append(units(logits))
         passes.extend(units(x) for x in ([] if samples is None else samples))

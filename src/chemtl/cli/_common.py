@@ -27,16 +27,23 @@ def shipped_model_names() -> list[str]:
     return shipped_models()
 
 
-def add_model_arg(parser: argparse.ArgumentParser, what: str, *, repeat: bool = False) -> None:
-    """--model NAME|DIR, its help listing the shipped model names."""
+def add_model_arg(
+    parser: argparse.ArgumentParser, what: str, *, repeat: bool = False, finetuned: bool = False
+) -> None:
+    """--model NAME|DIR, its help listing the shipped model names. ``finetuned``: the verb needs a
+    fine-tuned directory (``predict``); the shipped models are pretrained encoders, so the help
+    says so and the metavar is DIR."""
     names = ", ".join(shipped_model_names()) or "none installed"
+    if finetuned:
+        text = f"{what} (the --out of `chemtl finetune`; the shipped models, {names}, are pretrained encoders to fine-tune first)"
+    else:
+        text = f"{what}: a shipped model name ({names}) or a model directory"
     parser.add_argument(
         "--model",
         required=True,
         action="append" if repeat else "store",
-        metavar="NAME|DIR",
-        help=f"{what}: a shipped model name ({names}) or a model directory"
-        + (" (repeat for an ensemble)" if repeat else ""),
+        metavar="DIR" if finetuned else "NAME|DIR",
+        help=text + (" (repeat for an ensemble)" if repeat else ""),
     )
 
 

@@ -50,7 +50,7 @@ def register(subparsers) -> None:
         chemtl predict --model runs/gap --data gaps.csv --skip-invalid --skipped-out bad.csv --out preds.csv
         """,
     )
-    add_model_arg(parser, "a fine-tuned model directory", repeat=True)
+    add_model_arg(parser, "a fine-tuned model directory", repeat=True, finetuned=True)
     add_data_args(
         parser,
         target_help="column with known targets to set beside the predictions "

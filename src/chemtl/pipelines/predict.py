@@ -267,6 +267,8 @@ def predict_table(
     # target; a file's is the one named, else the column named as the model's target
     named = ds.info.get("source") == "registry"
     wanted = "target" if named else target_col or first.meta.get("target")
+    if len(first.meta.get("targets") or [None]) > 1:  # multi-task: one prediction column per target
+        wanted = None
     target = None
     if wanted is not None and wanted in columns:
         target = _known_target(columns[wanted], first.meta)

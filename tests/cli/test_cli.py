@@ -284,3 +284,26 @@ def test_training_verbs_default_to_the_published_matbench_split(tmp_path):
         "allow_leakage": True,
     }
     assert split_params_with_leakage({}, argparse.Namespace(allow_leakage=False)) == {}
+
+
+def test_split_fold_writes_one_fold(capsys, tmp_path):
+    out = tmp_path / "fold1.json"
+    code, stdout, _ = run(
+        capsys,
+        "split",
+        "--data",
+        "matbench_expt_gap",
+        "--method",
+        "matbench",
+        "--fold",
+        "1",
+        "--out",
+        str(out),
+    )
+    assert code == 0 and stdout.startswith("matbench fold 1: train/val/test 3683/0/921")
+    saved = json.loads(out.read_text())
+    assert saved["kfold"] is False and [s["fold"] for s in saved["splits"]] == [1]
+    code, _, err = run(capsys, "split", "--data", "matbench_expt_gap", "--method", "matbench", "--fold", "5")
+    assert code == 2 and err == "error: fold 5 does not exist: split 'matbench' has folds 0 to 4\n"
+    code, _, err = run(capsys, "split", "--data", "esol", "--method", "scaffold", "--fold", "1")
+    assert code == 2 and err == "error: --fold 1 needs a k-fold split (matbench, kfold), not 'scaffold'\n"

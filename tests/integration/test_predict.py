@@ -249,3 +249,15 @@ def test_one_dropout_pass_is_refused(gap_model):
     with pytest.raises(ChemtlError) as info:
         predict(gap_model, ["NaCl"], mc_dropout=1)
     assert str(info.value) == "mc_dropout must be 0 (off) or at least 2 passes, got 1"
+
+
+def test_predict_on_a_registered_dataset_sets_its_target_beside(gap_model, tmp_path, cli_main):
+    out = tmp_path / "p.csv"
+    assert (
+        cli_main("predict", "--model", gap_model, "--data", "matbench_expt_gap", "--limit", "3", "--out", out)
+        == 0
+    )
+    table = read(out)
+    assert list(table.columns) == ["input", "target", "prediction"]
+    assert table.input.tolist() == ["Ag(AuS)2", "Ag(W3Br7)2", "Ag0.5Ge1Pb1.75S4"]
+    assert table.target.tolist() == ["0", "0", "1.83"]

@@ -261,3 +261,12 @@ def test_predict_on_a_registered_dataset_sets_its_target_beside(gap_model, tmp_p
     assert list(table.columns) == ["input", "target", "prediction"]
     assert table.input.tolist() == ["Ag(AuS)2", "Ag(W3Br7)2", "Ag0.5Ge1Pb1.75S4"]
     assert table.target.tolist() == ["0", "0", "1.83"]
+
+
+def test_embed_takes_a_shipped_model_name(tmp_path, cli_main):
+    (tmp_path / "new.csv").write_text("formula\nNaCl\nK2O\nFe2O3\n")
+    out = tmp_path / "e.npy"
+    assert (
+        cli_main("embed", "--model", "composition-small", "--data", tmp_path / "new.csv", "--out", out) == 0
+    )
+    assert np.load(out).shape == (3, 256)

@@ -58,13 +58,11 @@ def add_data_args(
     target: bool = True,
     required: bool = True,
     target_help: str = "column with the target (files)",
-    data_aliases: tuple[str, ...] = (),
-    data_help: str = "a registered dataset or a csv file",
 ) -> None:
     """--data NAME|FILE and the flags that say how to read a user's csv."""
     group = parser.add_argument_group("data")
     group.add_argument(
-        "--data", *data_aliases, dest="data", required=required, metavar="NAME|FILE", help=data_help
+        "--data", required=required, metavar="NAME|FILE", help="a registered dataset or a csv file"
     )
     group.add_argument("--input-col", metavar="COL", help="column with formulas/SMILES/SELFIES (files)")
     if target:

@@ -77,9 +77,28 @@ def test_tokenize_smiles_detected_and_unknown_reported(capsys):
     [
         (
             ["tokenize", "--kind", "composition", "Xx2O"],
-            "error: invalid formula 'Xx2O': unknown element 'Xx'\n",
+            "error: argument 1: invalid formula 'Xx2O': unknown element 'Xx'\n",
         ),
-        (["tokenize", "--kind", "composition", "H2O0"], "error: invalid formula 'H2O0': zero amount '0'\n"),
+        (
+            ["tokenize", "--kind", "composition", "Fe2O3", "Xx3"],
+            "error: argument 2: invalid formula 'Xx3': unknown element 'Xx'\n",
+        ),
+        (
+            ["tokenize", "--kind", "composition", "H2O0"],
+            "error: argument 1: invalid formula 'H2O0': zero amount '0'\n",
+        ),
+        (
+            ["tokenize", "--kind", "smiles", "CCO", "CCCCCCCCC", "--max-length", "5"],
+            "error: argument 2 'CCCCCCCCC' has more than 5 tokens with [CLS] and [SEP]; "
+            "pass --truncation or a larger --max-length\n",
+        ),
+        (
+            ["datasets", "show", "esol", "--input-col", "nope"],
+            "error: dataset 'esol': no column 'nope'; the columns are 'Compound ID', "
+            "'ESOL predicted log solubility in mols per litre', 'Minimum Degree', 'Molecular Weight', "
+            "'Number of H-Bond Donors', 'Number of Rings', 'Number of Rotatable Bonds', "
+            "'Polar Surface Area', 'measured log solubility in mols per litre', 'smiles'\n",
+        ),
         (
             ["datasets", "show", "nope"],
             "error: unknown dataset 'nope' (`chemtl datasets list` shows all; a file needs its path)\n",
@@ -303,3 +322,26 @@ def test_training_verbs_default_to_the_published_matbench_split(tmp_path):
         "allow_leakage": True,
     }
     assert split_params_with_leakage({}, argparse.Namespace(allow_leakage=False)) == {}
+
+
+def test_split_fold_writes_one_fold(capsys, tmp_path):
+    out = tmp_path / "fold1.json"
+    code, stdout, _ = run(
+        capsys,
+        "split",
+        "--data",
+        "matbench_expt_gap",
+        "--method",
+        "matbench",
+        "--fold",
+        "1",
+        "--out",
+        str(out),
+    )
+    assert code == 0 and stdout.startswith("matbench fold 1: train/val/test 3683/0/921")
+    saved = json.loads(out.read_text())
+    assert saved["kfold"] is False and [s["fold"] for s in saved["splits"]] == [1]
+    code, _, err = run(capsys, "split", "--data", "matbench_expt_gap", "--method", "matbench", "--fold", "5")
+    assert code == 2 and err == "error: fold 5 does not exist: split 'matbench' has folds 0 to 4\n"
+    code, _, err = run(capsys, "split", "--data", "esol", "--method", "scaffold", "--fold", "1")
+    assert code == 2 and err == "error: --fold 1 needs a k-fold split (matbench, kfold), not 'scaffold'\n"

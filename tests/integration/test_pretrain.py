@@ -210,7 +210,7 @@ def test_exclude_without_supervised_is_refused(data_dir, tmp_path, cli_main, cap
     assert code == 2
     assert (
         capsys.readouterr().err.strip()
-        == "error: --exclude applies to --supervised sources, not to a --corpus"
+        == "error: --exclude applies to --supervised sources, not to a --data corpus"
     )
     assert not out.exists()
 

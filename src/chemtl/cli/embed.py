@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from chemtl.cli._common import add_verb
+from chemtl.cli._common import add_data_args, add_model_arg, add_verb
 
 
 def register(subparsers) -> None:
@@ -14,29 +14,42 @@ def register(subparsers) -> None:
         "embed formulas or SMILES with a model's encoder (a .npy matrix, a PCA picture)",
         """
         Write the pooled embedding of every row of --data, as the encoder of --model (a
-        pretrained or a fine-tuned directory) computes it, to --out as a float32 .npy matrix
-        (rows in data order). --plot FILE.png draws the first two principal components,
-        coloured by the target column when the data has one (--target COL picks it).
+        shipped or pretrained model, or a fine-tuned directory) computes it, to --out as a
+        float32 .npy matrix (rows in data order; with --skip-invalid the bad rows are left out
+        and listed in --skipped-out). --plot FILE.png draws the first two principal
+        components, coloured by --target COL (default: a registered dataset's target, or the
+        column named as a fine-tuned model's target).
         """,
         """
-        chemtl embed --model models/comp-mlm --data matbench_expt_gap --out emb.npy --plot emb.png
-        chemtl embed --model runs/gap --data new.csv --input-col formula --out emb.npy
+        chemtl embed --model composition-small --data matbench_expt_gap --out emb.npy --plot emb.png
+        chemtl datasets export matbench_expt_gap --out gaps.csv
+        chemtl embed --model composition-small-mp --data gaps.csv --input-col formula --target target \\
+            --out emb.npy --plot emb.png
+        chemtl embed --model smiles-small --data esol --max-length 128 --out esol.npy
         """,
     )
-    parser.add_argument(
-        "--model", required=True, metavar="DIR", help="a pretrained or fine-tuned model directory"
-    )
-    parser.add_argument(
-        "--data", required=True, metavar="NAME|FILE", help="a registered dataset or a csv file"
-    )
-    parser.add_argument("--input-col", metavar="COL", help="column with formulas/SMILES/SELFIES")
-    parser.add_argument(
-        "--target", "--target-col", dest="target", metavar="COL", help="column to colour the picture by"
-    )
+    add_model_arg(parser, "the encoder")
+    add_data_args(parser, target_help="column to colour the picture by")
     parser.add_argument("--out", required=True, metavar="FILE.npy", help="where to write the embeddings")
     parser.add_argument("--plot", metavar="FILE.png", help="also draw a PCA picture")
+    parser.add_argument(
+        "--max-length",
+        type=int,
+        metavar="N",
+        help="tokens per input, with [CLS]/[SEP] (default: the model's)",
+    )
     parser.add_argument("--batch-size", type=int, default=256)
     parser.set_defaults(func=run)
+
+
+def _colour(values: list[str]):
+    """Numbers (a colour bar) when every cell is one, else labels (a legend)."""
+    import numpy as np
+
+    try:
+        return np.asarray([float(v) for v in values], dtype=float)
+    except ValueError:
+        return np.asarray(values)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -45,26 +58,39 @@ def run(args: argparse.Namespace) -> int:
     import numpy as np
 
     from chemtl.atomic import atomic_open
-    from chemtl.cli.predict import load_inputs
+    from chemtl.errors import DataError
     from chemtl.pipelines.modeldir import load_model_dir
-    from chemtl.pipelines.predict import embed, plot_embedding
+    from chemtl.pipelines.predict import embed, load_table, plot_embedding
 
     loaded = load_model_dir(args.model)
-    ds = load_inputs(args.data, args.input_col, loaded.kind, args.target)
-    emb = embed(args.model, ds.inputs, batch_size=args.batch_size)
+    ds, columns = load_table(
+        args.data,
+        model_kind=loaded.kind,
+        input_col=args.input_col,
+        target_col=args.target,
+        kind=args.kind,
+        canonical=args.canonical,
+        skip_invalid=args.skip_invalid,
+        skipped_path=args.skipped_out,
+        limit=args.limit,
+    )
+    if ds.info.get("skipped"):
+        sys.stderr.write(
+            f"skipped {ds.info['skipped']} invalid row(s); listed in {ds.info['skipped_path']}\n"
+        )
+    emb = embed(args.model, ds.inputs, batch_size=args.batch_size, max_length=args.max_length)
     with atomic_open(args.out, "wb") as handle:
         np.save(handle, emb)
     sys.stdout.write(f"{emb.shape[0]} x {emb.shape[1]} embeddings -> {args.out}\n")
     if args.plot:
-        colour = None
-        if ds.targets is not None and ds.task in ("regression", "classification"):
-            classes = ds.classes
-            colour = (
-                np.asarray([classes[int(t)] for t in ds.targets])
-                if ds.task == "classification" and classes
-                else np.asarray(ds.targets, dtype=float)
-            )
-        label = args.target or ds.info.get("target_col") or "target"
-        plot_embedding(emb, args.plot, colour, colour_label=label, title=f"{ds.name}: PCA of {args.model}")
+        named = ds.info.get("source") == "registry"
+        label = args.target or ("target" if named else loaded.meta.get("target"))
+        key = "target" if named else label
+        if args.target and key not in columns:
+            raise DataError(f"{args.data}: no column {args.target!r} to colour by")
+        colour = _colour(columns[key]) if key in columns else None
+        plot_embedding(
+            emb, args.plot, colour, colour_label=label or "", title=f"{ds.name}: PCA of {args.model}"
+        )
         sys.stdout.write(f"PCA picture -> {args.plot}\n")
     return 0

@@ -9,6 +9,9 @@ from __future__ import annotations
 import argparse
 
 from chemtl.cli._common import (
+    add_fold_arg,
+    add_model_arg,
+    add_progress_arg,
     add_strategy_options,
     add_training_data_args,
     add_verb,
@@ -91,7 +94,7 @@ def add_train_args(parser: argparse.ArgumentParser, **defaults) -> None:
     )
     g.add_argument("--precision", choices=("32", "bf16-mixed"), default="32")
     g.add_argument("--num-workers", type=int, default=0, help="dataloader worker processes (default 0)")
-    g.add_argument("--no-progress", action="store_true", help="no progress bar (curves still go to logs/)")
+    add_progress_arg(g)
     d = parser.add_argument_group("devices and distribution")
     d.add_argument(
         "--devices",
@@ -137,7 +140,7 @@ def train_config_from_args(args: argparse.Namespace):
         warmup_steps=args.warmup_steps,
         grad_clip=args.grad_clip if args.grad_clip else None,
         checkpoint_every_n_steps=args.checkpoint_every,
-        progress_bar=not args.no_progress,
+        progress_bar=args.progress,
     )
 
 
@@ -159,19 +162,20 @@ def register(subparsers) -> None:
         DDP processes on the CPU; torchrun and multi-node: docs/DISTRIBUTED.md.
         """,
         """
-        chemtl finetune --model models/comp-mlm --data matbench_expt_gap --target target \\
+        chemtl finetune --model composition-small-mp --data matbench_expt_gap --target target \\
             --strategy partial --trainable-layers 2 --split matbench --fold 0 --out runs/gap
-        chemtl finetune --model models/smiles-mlm --data esol --target target --strategy lora \\
+        chemtl finetune --model smiles-small --data esol --target target --strategy lora \\
             --lora-r 8 --split scaffold --out runs/esol-lora
-        chemtl finetune --model models/comp-mlm --data my.csv --target gap --strategy full \\
+        chemtl datasets export matbench_expt_gap --out gaps.csv
+        chemtl finetune --model composition-small --data gaps.csv --target target --strategy full \\
             --lr 5e-5 --head-lr 1e-3 --lr-decay 0.8 --out runs/mine
-        chemtl finetune ... --out runs/mine --resume          # after a crash or a kill
-        chemtl finetune ... --devices 2                       # two DDP processes on the CPU
+        chemtl finetune --model composition-small --data gaps.csv --target target --strategy full \\
+            --lr 5e-5 --head-lr 1e-3 --lr-decay 0.8 --out runs/mine --resume    # after a kill
+        chemtl finetune --model composition-small --data gaps.csv --target target --devices 2 \\
+            --out runs/ddp                                # two DDP processes on the CPU
         """,
     )
-    parser.add_argument(
-        "--model", required=True, metavar="DIR", help="a pretrained (or fine-tuned) model directory"
-    )
+    add_model_arg(parser, "the pretrained (or a fine-tuned) model")
     parser.add_argument("--out", required=True, metavar="DIR", help="the run directory to write")
     add_training_data_args(parser)
     split = parser.add_argument_group("split")
@@ -188,7 +192,7 @@ def register(subparsers) -> None:
         metavar="KEY=VALUE",
         help="a parameter of the split method, e.g. frac=0.8,0.1,0.1 (repeatable)",
     )
-    split.add_argument("--fold", type=int, help="which fold of a k-fold split (matbench: 0-4)")
+    add_fold_arg(split)
     split.add_argument(
         "--val-frac",
         type=float,

@@ -1,10 +1,18 @@
-"""`chemtl predict`: predictions of a fine-tuned model directory (or an ensemble) on new inputs."""
+"""`chemtl predict`: predictions of a fine-tuned model directory (or an ensemble) on new inputs.
+
+The output keeps every column of --data that is not the input (ids, names, ...), then
+``input``, ``target`` (when the file has the model's target column and its values fit the
+model's task) and the prediction columns, named as in ``predictions.csv`` of `chemtl finetune`.
+``prediction`` is the eval-mode (dropout off) prediction, the mean of the members' for an
+ensemble; ``uncertainty`` is the spread over the ensemble and/or the --mc-dropout passes
+(``chemtl.pipelines.predict``).
+"""
 
 from __future__ import annotations
 
 import argparse
 
-from chemtl.cli._common import add_verb
+from chemtl.cli._common import add_data_args, add_model_arg, add_verb
 
 
 def register(subparsers) -> None:
@@ -15,82 +23,85 @@ def register(subparsers) -> None:
         """
         Predict with the fine-tuned model directory --model (the --out of `chemtl finetune`)
         for every row of --data, in the units of the training target (class labels and
-        probabilities for classification), and write a csv. Give --model several times for
-        an ensemble (e.g. runs with different --seed) and/or --mc-dropout N for N stochastic
-        passes: the table then carries an `uncertainty` column (standard deviation for
-        regression, entropy of the mean probabilities for classification). If --data has the
-        model's target column, it is copied next to the predictions.
+        probabilities for classification), and write a csv: every column of --data that is
+        not the input (ids, names, ...), then input, target (the model's target column, or
+        --target COL, when its values fit the model's task; otherwise it stays a plain
+        column), prediction [, prob_<class> ...] [, uncertainty], as in finetune's
+        predictions.csv.
+
+        `prediction` is always the eval-mode prediction (dropout off); with --model given
+        several times (an ensemble, e.g. runs with different --seed) it is the mean of the
+        members' eval-mode predictions (of their class probabilities for classification).
+        `uncertainty` is the spread: with --mc-dropout N (N >= 2 stochastic passes with
+        dropout on, per member) the standard deviation of all passes (regression, ddof=0, in
+        the target's units) or the entropy in nats of their mean class probabilities
+        (classification); for an ensemble without --mc-dropout the same over the members.
+        With --skip-invalid, bad rows are left out of the output and listed in --skipped-out.
         """,
         """
-        chemtl predict --model runs/gap --data new.csv --out preds.csv
-        chemtl predict --model runs/gap-s0 --model runs/gap-s1 --model runs/gap-s2 --data new.csv --out preds.csv
-        chemtl predict --model runs/gap --data new.csv --mc-dropout 20 --out preds.csv
+        chemtl finetune --model composition-small-mp --data matbench_expt_gap --target target \\
+            --split matbench --fold 0 --epochs 5 --out runs/gap
+        chemtl datasets export matbench_expt_gap --out gaps.csv
+        chemtl predict --model runs/gap --data gaps.csv --out preds.csv
+        chemtl predict --model runs/gap --data gaps.csv --mc-dropout 20 --out preds.csv
+        chemtl finetune --model composition-small-mp --data matbench_expt_gap --target target \\
+            --split matbench --fold 0 --epochs 5 --seed 1 --out runs/gap-s1
+        chemtl predict --model runs/gap --model runs/gap-s1 --data gaps.csv --out preds.csv
+        chemtl predict --model runs/gap --data gaps.csv --skip-invalid --skipped-out bad.csv --out preds.csv
         """,
     )
-    parser.add_argument(
-        "--model",
-        required=True,
-        action="append",
-        metavar="DIR",
-        help="a fine-tuned model directory (repeat for an ensemble)",
+    add_model_arg(parser, "a fine-tuned model directory", repeat=True, finetuned=True)
+    add_data_args(
+        parser,
+        target_help="column with known targets to set beside the predictions "
+        "(default: the model's target column, when the file has it)",
     )
-    parser.add_argument(
-        "--data", required=True, metavar="NAME|FILE", help="a registered dataset or a csv file"
-    )
-    parser.add_argument("--input-col", metavar="COL", help="column with formulas/SMILES/SELFIES")
     parser.add_argument("--out", required=True, metavar="FILE", help="csv to write")
     parser.add_argument(
-        "--mc-dropout", type=int, default=0, metavar="N", help="N passes with dropout on (uncertainty)"
+        "--mc-dropout",
+        type=int,
+        default=0,
+        metavar="N",
+        help="N >= 2 passes with dropout on: their spread is the uncertainty (prediction stays eval-mode)",
+    )
+    parser.add_argument(
+        "--max-length",
+        type=int,
+        metavar="N",
+        help="tokens per input, with [CLS]/[SEP] (default: the model's)",
     )
     parser.add_argument("--batch-size", type=int, default=256)
     parser.add_argument("--seed", type=int, default=0, help="seed of the MC-dropout passes")
     parser.set_defaults(func=run)
 
 
-def load_inputs(data: str, input_col: str | None, kind: str, target_col: str | None = None):
-    """The strings to score (and their targets when the table has ``target_col``)."""
-    from pathlib import Path
-
-    from chemtl.data import load_dataset
-    from chemtl.data.dataset import Dataset
-    from chemtl.errors import DataError
-
-    if Path(data).is_file():
-        import csv
-
-        with open(data, encoding="utf-8", newline="") as handle:
-            header = next(csv.reader(handle), [])
-        if target_col is not None and target_col in header:
-            ds = load_dataset(data, input_col=input_col, kind=kind, target_col=target_col)
-        else:  # no target column to compare with: read the inputs only
-            ds = load_dataset(data, input_col=input_col, kind=kind, task="unlabelled")
-    else:
-        ds = load_dataset(data, input_col=input_col, kind=kind)
-    if not isinstance(ds, Dataset):
-        raise DataError(f"{data!r} is a streamed corpus, not a table to predict")
-    return ds
-
-
 def run(args: argparse.Namespace) -> int:
     import sys
 
     from chemtl.atomic import atomic_open
-    from chemtl.pipelines.modeldir import load_model_dir
-    from chemtl.pipelines.predict import predict
+    from chemtl.pipelines.predict import predict_table
 
-    first = load_model_dir(args.model[0])
-    ds = load_inputs(args.data, args.input_col, first.kind, first.meta.get("target"))
-    table = predict(
-        args.model, ds.inputs, mc_dropout=args.mc_dropout, batch_size=args.batch_size, seed=args.seed
+    result = predict_table(
+        args.model,
+        args.data,
+        input_col=args.input_col,
+        target_col=args.target,
+        kind=args.kind,
+        canonical=args.canonical,
+        skip_invalid=args.skip_invalid,
+        skipped_path=args.skipped_out,
+        limit=args.limit,
+        mc_dropout=args.mc_dropout,
+        batch_size=args.batch_size,
+        seed=args.seed,
+        max_length=args.max_length,
     )
-    if ds.targets is not None and ds.task in ("regression", "classification"):
-        classes = ds.classes
-        table.insert(
-            1,
-            "target",
-            [classes[int(t)] for t in ds.targets] if ds.task == "classification" and classes else ds.targets,
-        )
+    info = result.dataset.info
+    if info.get("skipped"):
+        sys.stderr.write(f"skipped {info['skipped']} invalid row(s); listed in {info['skipped_path']}\n")
+    for note in result.notes:
+        sys.stderr.write(f"note: {note}\n")
     with atomic_open(args.out, "w", encoding="utf-8", newline="") as handle:
-        table.to_csv(handle, index=False, float_format="%.10g")
-    sys.stdout.write(f"{len(table)} predictions -> {args.out}\n")
+        result.table.to_csv(handle, index=False, float_format="%.10g")
+    sys.stdout.write(f"{len(result.table)} predictions -> {args.out}\n")
     return 0

@@ -4,17 +4,18 @@ from __future__ import annotations
 
 import argparse
 
-from chemtl.cli._common import KIND_CHOICES, add_verb
+from chemtl.cli._common import KIND_CHOICES, add_verb, shipped_model_names
 from chemtl.cli.finetune import _key_values, add_train_args, train_config_from_args
 
 
 def register(subparsers) -> None:
+    shipped = ", ".join(shipped_model_names())
     parser = add_verb(
         subparsers,
         "pretrain",
         "pretrain an encoder on compositions or SMILES (masked tokens, contrastive, multi-task)",
         """
-        Pretrain a BERT-style encoder of --size on --corpus (a registered corpus such as
+        Pretrain a BERT-style encoder of --size on --data (a registered corpus such as
         moses or inorganic_corpus, or a file: csv with a header, or txt/smi with one string
         per line). The corpus streams through a bounded shuffle buffer, so memory does not
         grow with its size. --objective mlm (masked tokens; for compositions also their
@@ -30,19 +31,26 @@ def register(subparsers) -> None:
         metrics.json, manifest.json, logs/ and checkpoints/ (--resume continues a run).
         """,
         """
-        chemtl pretrain --corpus inorganic_corpus --kind composition --size small --mask element-group \\
+        chemtl pretrain --data inorganic_corpus --kind composition --size small --mask element-group \\
             --epochs 3 --out models/comp-mlm
-        chemtl pretrain --corpus moses --kind smiles --size small --mask span --max-steps 20000 \\
+        chemtl pretrain --data moses --kind smiles --size small --mask span --max-steps 20000 \\
             --out models/smiles-mlm
-        chemtl pretrain --corpus moses --kind smiles --objective mlm,contrastive --limit 100000 --out models/smiles-mc
-        chemtl pretrain --corpus my_formulas.txt --kind composition --size tiny --max-steps 100 --out models/t
-        chemtl pretrain --supervised matbench_mp_gap,matbench_mp_e_form --init models/comp-mlm \\
+        chemtl pretrain --data moses --kind smiles --objective mlm,contrastive --limit 100000 --out models/smiles-mc
+        chemtl datasets export matbench_expt_gap --out gaps.csv
+        chemtl pretrain --data gaps.csv --kind composition --size tiny --max-steps 100 --out models/t
+        chemtl pretrain --data gaps.csv --kind composition --size tiny --max-steps 100 --out models/t --resume
+        chemtl pretrain --supervised matbench_mp_gap,matbench_mp_e_form --init composition-small \\
             --exclude matbench_expt_gap --out models/comp-mt
-        chemtl pretrain ... --out models/comp-mlm --resume     # after an interruption
         """,
     )
     src = parser.add_argument_group("corpus")
-    src.add_argument("--corpus", metavar="NAME|FILE", help="registered corpus or a file")
+    src.add_argument(
+        "--data",
+        "--corpus",
+        dest="data",
+        metavar="NAME|FILE",
+        help="a registered corpus or a file (--corpus is the same flag)",
+    )
     src.add_argument(
         "--input-col", metavar="COL", help="column of a csv corpus (default: formula/smiles/... or the first)"
     )
@@ -73,7 +81,9 @@ def register(subparsers) -> None:
         help="override a model config field, e.g. pooling=mean (repeatable)",
     )
     mdl.add_argument(
-        "--init", metavar="DIR", help="start from this model directory instead of random weights"
+        "--init",
+        metavar="NAME|DIR",
+        help=f"start from this model instead of random weights: a shipped model ({shipped}) or a directory",
     )
     mdl.add_argument(
         "--tokenizer", metavar="DIR", help="a saved chemtl tokenizer instead of the shipped default"
@@ -126,8 +136,8 @@ def run(args: argparse.Namespace) -> int:
         size=args.size, kind=args.kind, overrides=_key_values(args.model_option, "--model-option")
     )
     if args.supervised:
-        if args.corpus:
-            raise ChemtlError("give --corpus or --supervised, not both")
+        if args.data:
+            raise ChemtlError("give --data (a corpus) or --supervised, not both")
         from chemtl.pipelines.pretrain import supervised_pretrain
         from chemtl.training.config import DataConfig
 
@@ -147,10 +157,10 @@ def run(args: argparse.Namespace) -> int:
             overwrite=args.overwrite,
         )
     else:
-        if not args.corpus:
-            raise ChemtlError("name a --corpus (or --supervised datasets)")
+        if not args.data:
+            raise ChemtlError("name a corpus with --data (or --supervised datasets)")
         if args.exclude:
-            raise ChemtlError("--exclude applies to --supervised sources, not to a --corpus")
+            raise ChemtlError("--exclude applies to --supervised sources, not to a --data corpus")
         from chemtl.pipelines.pretrain import pretrain
 
         config = PretrainConfig(
@@ -163,7 +173,7 @@ def run(args: argparse.Namespace) -> int:
             val_rows=args.val_rows,
         )
         result = pretrain(
-            args.corpus,
+            args.data,
             model,
             train,
             config,

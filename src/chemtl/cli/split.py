@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from chemtl.cli._common import add_data_args, add_verb
+from chemtl.cli._common import add_data_args, add_fold_arg, add_verb
 
 # The same names as chemtl.data.splits.SPLIT_METHODS (a test keeps them equal); listed here so
 # that `chemtl --help` does not import numpy.
@@ -36,6 +36,7 @@ def register(subparsers) -> None:
         """,
         """
         chemtl split --data matbench_expt_gap --method matbench --out folds.json
+        chemtl split --data matbench_expt_gap --method matbench --fold 0 --out fold0.json
         chemtl split --data esol --method scaffold --frac 0.8,0.1,0.1 --out esol_scaffold.json
         chemtl split --data matbench_expt_gap --method composition_grouped --seed 1 --out grouped.json
         chemtl split --data matbench_expt_gap --method leave_element_out --elements Li --out no_li.json
@@ -50,6 +51,7 @@ def register(subparsers) -> None:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--frac", default="0.8,0.1,0.1", metavar="TRAIN,VAL,TEST", help="side fractions")
     parser.add_argument("--folds", type=int, default=5, help="k for --method kfold")
+    add_fold_arg(parser)
     parser.add_argument("--elements", metavar="EL[,EL]", help="held-out elements (leave_element_out)")
     parser.add_argument("--systems", metavar="SYS[,SYS]", help="held-out chemical systems, e.g. Fe-O")
     parser.add_argument("--predicate", help="domain predicate for --method domain, e.g. oxide or halide")
@@ -111,11 +113,22 @@ def split_params(args) -> dict:
 def run(args) -> int:
     from chemtl.cli._common import load_data
     from chemtl.data.splits import Split, make_split, save_split
+    from chemtl.errors import ChemtlError
 
     ds = load_data(args)
     split = make_split(
         ds, args.method, allow_leakage=True if args.allow_leakage else None, **split_params(args)
     )
+    if args.fold is not None:
+        if isinstance(split, Split):
+            raise ChemtlError(
+                f"--fold {args.fold} needs a k-fold split (matbench, kfold), not {args.method!r}"
+            )
+        if not 0 <= args.fold < len(split):
+            raise ChemtlError(
+                f"fold {args.fold} does not exist: split {args.method!r} has folds 0 to {len(split) - 1}"
+            )
+        split = split[args.fold]
     for s in [split] if isinstance(split, Split) else split:
         print(s.describe())
     if args.out:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import sys
 
-from chemtl.cli._common import KIND_CHOICES, add_verb
+from chemtl.cli._common import KIND_CHOICES, add_verb, shipped_model_names
 
 
 def register(subparsers) -> None:
@@ -26,12 +26,18 @@ def register(subparsers) -> None:
         chemtl tokenize --kind composition Fe2O3 --mode repeat
         chemtl tokenize --kind smiles "C[C@@H](N)C(=O)O" "[NH4+].[Cl-]" "C%10CCCCC%10"
         chemtl tokenize --kind selfies "[C][C][O]"
-        chemtl tokenize --tokenizer runs/gap Fe2O3
+        chemtl tokenize --tokenizer composition-small Fe2O3
+        chemtl vocab build --data esol --out esol_tokenizer
+        chemtl tokenize --tokenizer esol_tokenizer "CC(=O)Oc1ccccc1C(=O)O"
         """,
     )
     parser.add_argument("strings", nargs="+", metavar="STRING")
     parser.add_argument("--kind", choices=KIND_CHOICES, help="representation; detected if omitted")
-    parser.add_argument("--tokenizer", metavar="DIR", help="a saved tokenizer (or model) directory")
+    parser.add_argument(
+        "--tokenizer",
+        metavar="NAME|DIR",
+        help=f"a shipped model ({', '.join(shipped_model_names())}) or a saved tokenizer (or model) directory",
+    )
     parser.add_argument(
         "--mode", choices=("fraction", "repeat"), default="fraction", help="composition encoding"
     )
@@ -50,7 +56,9 @@ def _tokenizer(args):
     from chemtl.tokenizers import get_tokenizer, load_tokenizer
 
     if args.tokenizer:
-        tok = load_tokenizer(args.tokenizer)
+        from chemtl.pretrained import resolve_model_dir
+
+        tok = load_tokenizer(resolve_model_dir(args.tokenizer))
         if args.kind and args.kind != tok.kind:
             raise ChemtlError(
                 f"--kind {args.kind} does not match the {tok.kind} tokenizer in {args.tokenizer}"
@@ -80,8 +88,30 @@ def tokenize_strings(tok, strings: list[str], max_length: int | None, truncation
     return records, batch
 
 
+def check_arguments(tok, strings: list[str], max_length: int | None, truncation: bool) -> None:
+    """Tokenize each argument on its own first, so that an error names it as the command line
+    counts it, from 1 (``argument 2: invalid formula ...``), as files count rows."""
+    from chemtl.errors import ChemtlError
+
+    for i, text in enumerate(strings, start=1):
+        try:
+            tok([text], padding=False, truncation=True, max_length=max_length, return_tensors=None)
+        except ChemtlError as exc:
+            raise ChemtlError(f"argument {i}: {exc}") from None
+        if not truncation:
+            try:
+                tok([text], padding=False, truncation=False, max_length=max_length, return_tensors=None)
+            except ChemtlError:
+                limit = max_length or tok.model_max_length
+                raise ChemtlError(
+                    f"argument {i} {text!r} has more than {limit} tokens with [CLS] and [SEP]; "
+                    "pass --truncation or a larger --max-length"
+                ) from None
+
+
 def run(args) -> int:
     tok = _tokenizer(args)
+    check_arguments(tok, args.strings, args.max_length, args.truncation)
     records, batch = tokenize_strings(tok, args.strings, args.max_length, args.truncation)
     if args.json:
         print(json.dumps(records, indent=2, ensure_ascii=False))

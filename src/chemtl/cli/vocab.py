@@ -19,9 +19,11 @@ def register(subparsers) -> None:
         ids of existing tokens stay the same. The composition vocabulary is fixed (118 elements).
         """,
         """
-        chemtl vocab build --data my_smiles.csv --input-col smiles --out my_tokenizer
+        chemtl vocab build --data esol --out esol_tokenizer
+        chemtl datasets export esol --out esol.csv
+        chemtl vocab build --data esol.csv --input-col smiles --min-freq 2 --out my_tokenizer
+        chemtl vocab build --data esol.csv --input-col smiles --extend-default --out extended_tokenizer
         chemtl vocab build --data moses --min-freq 5 --out moses_tokenizer
-        chemtl vocab build --data my_selfies.csv --kind selfies --extend-default --out tok
         """,
     )
     actions = parser.add_subparsers(title="actions", metavar="ACTION", parser_class=type(parser))

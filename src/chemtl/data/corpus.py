@@ -88,7 +88,7 @@ def build_corpus(workers: int | None = None) -> tuple[list[str], dict[str, Any]]
     raw_rows = 0
     seen: dict[str, None] = {}
     for rel, path in sources:
-        table = _files.read_csv_text(path, usecols=["formula"])
+        table = _files.read_csv_text(path, usecols=["formula"], label=f"inorganic_corpus source {rel!r}")
         column = table.data["formula"]
         raw_rows += len(column)
         seen.update(dict.fromkeys(column))

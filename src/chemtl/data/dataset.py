@@ -183,6 +183,7 @@ def load_dataset(
     skipped_path: str | os.PathLike | None = None,
     limit: int | None = None,
     validate: bool | None = None,
+    keep_columns: bool = False,
 ) -> Dataset | StreamingDataset:
     """Load a registered dataset by name, or a user's csv file by path.
 
@@ -199,6 +200,9 @@ def load_dataset(
     - ``validate``: check every input; always on for files, off by default for named datasets
       (their files are pinned by sha256 and checked by the test suite).
     - ``limit``: only the first ``limit`` rows (file order); for MOSES, materialises them.
+    - ``keep_columns``: for files, every column besides the input (and the target, when one is
+      read) goes into ``extra`` as text, exactly as written (ids, names; ``chemtl predict``
+      carries them into its output). Named datasets keep their registered extra columns.
     """
     if limit is not None and (isinstance(limit, bool) or not isinstance(limit, int) or limit < 1):
         raise DataError(f"limit must be a positive integer, got {limit!r}")
@@ -235,6 +239,7 @@ def load_dataset(
         skip_invalid=skip_invalid,
         skipped_path=skipped_path,
         limit=limit,
+        keep_columns=keep_columns,
     )
 
 
@@ -279,11 +284,11 @@ def _load_named(
         columns = [in_col] + ([tgt_col] if tgt_col else [])
         if spec.reader == "csv":
             wanted = columns + [c for c in spec.extra_cols if c not in columns]
-            table = _files.read_csv_text(path, usecols=wanted, nrows=remaining)
+            table = _files.read_csv_text(path, usecols=wanted, nrows=remaining, label=_label_of(spec, i))
             data, file_rows = table.data, table.rows
         else:  # sdf
             props = [c for c in dict.fromkeys(columns + list(spec.extra_cols)) if c != spec.input_col]
-            smiles, data = _files.read_sdf(path, props)
+            smiles, data = _files.read_sdf(path, props, label=_label_of(spec, i))
             data[spec.input_col] = smiles
             if remaining is not None:
                 data = {k: v[:remaining] for k, v in data.items()}
@@ -307,7 +312,9 @@ def _load_named(
     )
     if limit is not None:
         info["limit"] = limit
-    where = spec.name if len(paths) == 1 else f"{spec.name} ({', '.join(spec.file_labels) or 'files'})"
+    where = f"dataset {spec.name!r}"
+    if len(paths) > 1:
+        where += f" ({', '.join(spec.file_labels) or 'files'})"
     return _assemble(
         name=spec.name,
         where=where,
@@ -327,6 +334,14 @@ def _load_named(
         info=info,
         kind_source="registry",
     )
+
+
+def _label_of(spec: DatasetSpec, i: int) -> str:
+    """How errors name file ``i`` of a registered dataset: by the dataset, not a site-packages path."""
+    label = f"dataset {spec.name!r}"
+    if len(spec.files) > 1:
+        label += f" ({spec.file_labels[i] if spec.file_labels else spec.files[i]})"
+    return label
 
 
 def _named_task(spec: DatasetSpec, target_col: str) -> str | None:
@@ -405,6 +420,7 @@ def _load_file(
     skip_invalid,
     skipped_path,
     limit,
+    keep_columns=False,
 ) -> Dataset:
     where = str(path)
     table = _files.read_csv_text(path, nrows=limit)
@@ -444,13 +460,15 @@ def _load_file(
     if task == "unlabelled":
         tgt_col = None
     targets = table.data[tgt_col] if tgt_col else None
+    extra = {c: table.data[c] for c in table.columns if c not in (in_col, tgt_col)} if keep_columns else {}
     return _assemble(
         name=path.stem,
         where=where,
         inputs=inputs,
         targets=targets,
         rows=table.rows,
-        extra={},
+        extra=extra,
+        coerce_extra=not keep_columns,
         kind=kind,
         task=task,
         classes=(),
@@ -510,6 +528,7 @@ def _assemble(
     skipped_path: Path,
     info: dict[str, Any],
     kind_source: str,
+    coerce_extra: bool = True,
 ) -> Dataset:
     from chemtl.chem.kinds import validate
 
@@ -604,7 +623,9 @@ def _assemble(
         log.info("%s: skipped %d invalid rows, listed in %s", where, len(bad), skipped_path)
     else:
         info["skipped"] = 0
-    extra = {k: _coerce_column([v[i] for i in keep] if len(keep) < n else v) for k, v in extra.items()}
+    extra = {k: [v[i] for i in keep] if len(keep) < n else list(v) for k, v in extra.items()}
+    if coerce_extra:
+        extra = {k: _coerce_column(v) for k, v in extra.items()}
     info.update(
         rows=len(clean),
         input_col=input_col,

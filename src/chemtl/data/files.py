@@ -61,29 +61,35 @@ class Table:
 
 
 def read_csv_text(
-    path: str | os.PathLike, usecols: list[str] | None = None, nrows: int | None = None
+    path: str | os.PathLike,
+    usecols: list[str] | None = None,
+    nrows: int | None = None,
+    label: str | None = None,
 ) -> Table:
     """Read a csv with every cell as a string; raise ``DataError`` naming the path if it cannot.
 
     An empty file, a file with only a header, a binary file or a malformed csv are all errors
     that name the file. ``usecols`` limits the columns kept (a missing one is an error naming it).
+    ``label`` names the file in errors instead of its path (``dataset 'esol'`` for a registered
+    dataset, whose path inside site-packages means nothing to its user).
     """
     import pandas as pd
 
-    where = str(path)
+    where = label or str(path)
+    quoted = label or repr(str(path))
     p = Path(path)
     if not p.exists():
-        raise DataError(f"cannot read {where!r}: no such file")
+        raise DataError(f"cannot read {quoted}: no such file")
     if p.is_dir():
-        raise DataError(f"cannot read {where!r}: it is a directory, not a csv file")
+        raise DataError(f"cannot read {quoted}: it is a directory, not a csv file")
     if not os.access(p, os.R_OK):
-        raise DataError(f"cannot read {where!r}: permission denied")
+        raise DataError(f"cannot read {quoted}: permission denied")
     if p.stat().st_size == 0:
         raise DataError(f"{where}: the file is empty")
     with open(p, "rb") as handle:
         head = handle.read(8192)
     if b"\x00" in head:
-        raise DataError(f"cannot read {where!r} as csv: it looks like a binary file")
+        raise DataError(f"cannot read {quoted} as csv: it looks like a binary file")
     try:
         header = pd.read_csv(p, dtype=str, nrows=0, encoding="utf-8-sig").columns
         if usecols is not None:
@@ -107,11 +113,11 @@ def read_csv_text(
         raise DataError(f"{where}: the file is empty") from None
     except UnicodeDecodeError as exc:
         raise DataError(
-            f"cannot read {where!r} as csv: not UTF-8 text ({exc.reason} at byte {exc.start})"
+            f"cannot read {quoted} as csv: not UTF-8 text ({exc.reason} at byte {exc.start})"
         ) from None
     except (pd.errors.ParserError, ValueError, OSError) as exc:
         reason = " ".join(str(exc).split()) or type(exc).__name__
-        raise DataError(f"cannot read {where!r} as csv: {reason}") from None
+        raise DataError(f"cannot read {quoted} as csv: {reason}") from None
     columns = [str(c) for c in frame.columns]
     if frame.empty:
         raise DataError(f"{where}: no data rows (only a header: {', '.join(map(repr, columns))})")
@@ -138,7 +144,9 @@ def iter_gzip_column(path: str | os.PathLike, column: str | None = None) -> Iter
                 yield record[index]
 
 
-def read_sdf(path: str | os.PathLike, names: list[str]) -> tuple[list[str], dict[str, list[str]]]:
+def read_sdf(
+    path: str | os.PathLike, names: list[str], label: str | None = None
+) -> tuple[list[str], dict[str, list[str]]]:
     """Read an SDF file with RDKit: the SMILES of each record's molecule and the named properties.
 
     The SMILES is RDKit's canonical isomeric SMILES of the molecule block, not a SMILES property:
@@ -154,7 +162,7 @@ def read_sdf(path: str | os.PathLike, names: list[str]) -> tuple[list[str], dict
         supplier = Chem.SDMolSupplier(str(path))
         for i, mol in enumerate(supplier):
             if mol is None:
-                raise DataError(f"{path}: record {i + 1} cannot be read by RDKit")
+                raise DataError(f"{label or path}: record {i + 1} cannot be read by RDKit")
             smiles.append(Chem.MolToSmiles(mol))
             for name in names:
                 out[name].append(mol.GetProp(name) if mol.HasProp(name) else "")

@@ -225,3 +225,20 @@ def test_unknown_name():
         str(info.value)
         == "unknown dataset 'mydata' (`chemtl datasets list` shows all; a file needs its path)"
     )
+
+
+def test_errors_name_a_registered_dataset_not_its_path_in_site_packages(tmp_path):
+    with pytest.raises(DataError) as info:
+        load_dataset("esol", target_col="Compound ID")
+    assert str(info.value) == (
+        "dataset 'esol': all 1128 rows are invalid "
+        "(first: row 1, column 'Compound ID': target 'Amigdalin' is not a number)"
+    )
+    with pytest.raises(DataError) as info:
+        load_dataset("esol", input_col="nope")
+    assert str(info.value).startswith("dataset 'esol': no column 'nope'; the columns are 'Compound ID', ")
+    own = tmp_path / "esol.csv"  # a user's own file keeps its path, even under a registered name
+    own.write_text("smiles,target\nCCO,1.0\n")
+    with pytest.raises(DataError) as info:
+        load_dataset(own, input_col="nope")
+    assert str(info.value) == f"{own}: no column 'nope'; the columns are 'smiles', 'target'"

@@ -261,3 +261,14 @@ def test_dataset_subset():
     assert sub.inputs == [ds.inputs[4], ds.inputs[0]]
     assert sub.targets.tolist() == [ds.targets[4], ds.targets[0]]
     assert sub.info["rows"] == 2 and sub.info["sha256"] == ds.info["sha256"]
+
+
+def test_keep_columns_carries_every_other_column_as_written(tmp_path):
+    path = tmp_path / "mine.csv"
+    path.write_text("id,formula,gap,note\n007,NaCl,1.50,a\n008,Xx3,2,b\n009,KCl,high,\n")
+    ds = load_dataset(path, task="unlabelled", keep_columns=True, skip_invalid=True)
+    assert ds.inputs == ["NaCl", "KCl"] and ds.targets is None
+    assert ds.extra == {"id": ["007", "009"], "gap": ["1.50", "high"], "note": ["a", ""]}
+    read = load_dataset(path, target_col="note", task="unlabelled", keep_columns=True, limit=1)
+    assert list(read.extra) == ["id", "gap", "note"]  # read inputs-only, the named target is kept too
+    assert load_dataset(path, task="unlabelled", skip_invalid=True).extra == {}

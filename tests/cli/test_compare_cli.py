@@ -172,8 +172,8 @@ def test_defaults_say_why_they_differ_from_finetune(capsys):
     assert "most epochs (default 20; finetune's is 50" in text
     assert "(0: off; default 5, finetune's is 10, for the same reason)" in text
     assert (
-        "--model NAME|DIR a shipped model (composition-small, composition-small-mp, smiles-small)"
-        in unwrapped
+        "--model NAME|DIR the pretrained model every strategy starts from: a shipped model name "
+        "(composition-small, composition-small-mp, smiles-small) or a model directory" in unwrapped
     )
 
 

@@ -10,10 +10,12 @@ and the temperature learn; ``train_encoder=True`` meta-trains the whole encoder 
 One training step is one episode: N-way K-shot support + Q queries per class, drawn with
 ``chemtl.transfer.fewshot.episodes.sample_episode`` from ``tasks[i % len(tasks)]`` (round robin);
 the loss is the cross-entropy of the query logits. An epoch is ``config.episodes`` episodes. The
-loader is the engine's ``ResumableLoader`` over ``EpochBatches`` of episode numbers: episode ``i``
-of epoch ``e`` is drawn with ``seed = derive_seed(config.seed, "batch", e, i, rank)`` and
-``index = i``, so it depends only on its position, and a killed run resumed with ``resume=True``
-reaches the weights of an uninterrupted run. Validation (early stopping, best weights) is the
+loader is the engine's ``ResumableLoader`` over ``EpochBatches`` of episode numbers (in order,
+sharded over DDP ranks): episode ``i``, at position ``j`` of epoch ``e`` on its rank, is drawn with
+``seed = derive_seed(config.seed, "batch", e, j, rank)`` and ``index = i`` (one process: ``j = i``),
+so it depends only on its position, and a killed run resumed with ``resume=True`` reaches the
+weights of an uninterrupted run. On DDP ranks other than 0 ``meta_train`` returns
+``{"is_global_zero": False}`` and writes nothing. Validation (early stopping, best weights) is the
 mean episode loss of ``config.val_episodes`` fixed episodes of ``val_tasks`` when given; without
 them there is no validation and the last weights are kept.
 

@@ -196,16 +196,25 @@ def test_a_plain_encoder_dir_is_a_protonet_without_head(tiny_model):
     assert np.array_equal(embed_with(tiny_model, inputs), embed(tiny_model, inputs))
 
 
-def test_train_encoder_changes_the_encoder(tiny_model, tmp_path):
+def test_train_encoder_changes_the_encoder(tiny_model, frozen_run, tmp_path):
+    import shutil
+
+    run = tmp_path / "run"  # a copy of the frozen run, replaced with --overwrite
+    shutil.copytree(frozen_run[0], run)
     config = MetaTrainConfig(**{**CONFIG.to_dict(), "train_encoder": True, "projection_dim": None})
+    with pytest.raises(ChemtlError, match="already holds a run; pass --resume to continue it or --overwrite"):
+        meta_train(tiny_model, TASKS, config, train_config(max_epochs=1), run, sampler=sample_episode)
     metrics = meta_train(
-        tiny_model, TASKS, config, train_config(max_epochs=1), tmp_path / "run", sampler=sample_episode
+        tiny_model, TASKS, config, train_config(max_epochs=1), run, overwrite=True, sampler=sample_episode
     )
-    before, after = encoder_state(tiny_model), encoder_state(tmp_path / "run")
+    before, after = encoder_state(tiny_model), encoder_state(run)
     assert not all(torch.equal(before[k], after[k]) for k in before)
     assert metrics["trainable_params"] == sum(v.numel() for v in before.values()) + 1
-    net, _ = load_fewshot_model(tmp_path / "run")
-    assert net.projection is None
+    assert metrics["global_step"] == 6
+    net, _ = load_fewshot_model(run)
+    assert net.projection is None and net.train_encoder is False  # loaded for inference
+    assert sorted(load_file(str(run / HEAD_FILE))) == ["log_temperature"]
+    assert json.loads((run / FEWSHOT_FILE).read_text())["train_encoder"] is True
 
 
 class Interrupted(Exception):

@@ -34,6 +34,8 @@ RUN_FILES = (
     "adapter_config.json",
     "adapter_model.safetensors",
     "prefix_encoder.safetensors",
+    "fewshot.json",
+    "fewshot_head.safetensors",
 )
 RUN_DIRS = ("checkpoints", "logs", "prompt_adapter")
 

@@ -216,8 +216,21 @@ def load_tasks(
         raise DataError(f"unknown task {task!r}; choose classification or regression")
     text = os.fspath(source)
     if is_task_collection(text):
+        name = text.lower()
+        given = [
+            f for f, v in (("input_col", input_col), ("target_col", target_col), ("task_col", task_col)) if v
+        ]
+        if given:
+            raise DataError(f"{given[0]} is for a user's collection, not the built-in {name!r}")
+        own_kind = COLLECTION_KINDS[name]
+        own_task = "regression" if name == "composition_regression_tasks" else "classification"
+        for option, value, own in (("kind", kind, own_kind), ("task", task, own_task)):
+            if value is not None and value != own:
+                raise DataError(
+                    f"{name!r} holds {own_task} tasks of {own_kind} inputs, not {option} {value!r}"
+                )
         rows = DEFAULT_MAX_ROWS if max_rows is None else max_rows
-        return _BUILDERS[text.lower()](rows, seed)
+        return _BUILDERS[name](rows, seed)
     path = Path(text)
     if path.is_dir():
         return _load_folder(path, input_col, target_col, kind, task, max_rows, seed)

@@ -191,6 +191,16 @@ def test_one_csv_with_a_task_column(tmp_path):
             "task_col (--task-col), or pass a folder of csv files, one per task",
         ),
         (lambda p: "moleculeace_tasks", {"max_rows": 1}, "max_rows must be an integer >= 2, got 1"),
+        (
+            lambda p: "moleculeace_tasks",
+            {"kind": "composition"},
+            "'moleculeace_tasks' holds classification tasks of smiles inputs, not kind 'composition'",
+        ),
+        (
+            lambda p: "composition_tasks",
+            {"target_col": "y"},
+            "target_col is for a user's collection, not the built-in 'composition_tasks'",
+        ),
     ],
 )
 def test_errors_are_one_line_naming_the_value(tmp_path, make, kwargs, message):

@@ -125,3 +125,30 @@ def test_more_rows_than_the_training_side_is_one_line(tiny_model, data_dir, tmp_
     assert (
         capsys.readouterr().err == "error: select 'kmeans' needs select_n too (--select METHOD with --n K)\n"
     )
+
+
+def test_a_selection_of_one_class_is_refused_naming_it(tiny_model, data_dir, tmp_path, capsys):
+    from chemtl.cli.main import main
+
+    args = ("--data", str(data_dir / "metal.csv"), "--target", "is_metal", "--split", "random")
+    code = main(
+        [
+            "finetune",
+            "--model",
+            str(tiny_model),
+            *args,
+            "--select",
+            "random",
+            "--n",
+            "1",
+            *FAST,
+            "--out",
+            str(tmp_path / "x"),
+        ]
+    )
+    assert code == 2
+    err = capsys.readouterr().err
+    assert err.startswith(
+        "error: classification target 'is_metal': the training rows of split 'random' hold one class"
+    )
+    assert err.endswith("(the 1 rows --select random chose; try another --n or --split-seed)\n")

@@ -423,6 +423,11 @@ def finetune(
             raise DataError(
                 f"classification target {target_name!r}: the training rows of split {split.method!r} hold "
                 f"one class ({classes[int(present[0])]!r}); it needs at least two"
+                + (
+                    f" (the {selection['n']} rows --select {selection['method']} chose; try another --n or --split-seed)"
+                    if selection
+                    else ""
+                )
             )
         num_labels, problem_type = len(classes), "single_label_classification"
         mean = std = None

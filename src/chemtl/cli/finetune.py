@@ -173,6 +173,8 @@ def register(subparsers) -> None:
             --lr 5e-5 --head-lr 1e-3 --lr-decay 0.8 --out runs/mine --resume    # after a kill
         chemtl finetune --model composition-small --data gaps.csv --target target --devices 2 \\
             --out runs/ddp                                # two DDP processes on the CPU
+        chemtl finetune --model composition-small-mp --data gaps.csv --target target --select kmeans \\
+            --n 16 --out runs/gap16                       # 16 diverse training rows
         """,
     )
     add_model_arg(parser, "the pretrained (or a fine-tuned) model")
@@ -203,6 +205,13 @@ def register(subparsers) -> None:
     split.add_argument(
         "--split-file", metavar="FILE", help="a split saved by `chemtl split` instead of --split"
     )
+    split.add_argument(
+        "--select",
+        choices=("kmeans", "random"),
+        help="train on only --n rows of the training side, chosen by k-means on the model's "
+        "embeddings (as `chemtl select`) or at random (seed --split-seed); val/test untouched",
+    )
+    split.add_argument("--n", type=int, metavar="K", help="how many training rows --select keeps")
     strat = parser.add_argument_group("transfer strategy")
     strat.add_argument(
         "--strategy",
@@ -242,6 +251,8 @@ def run(args: argparse.Namespace) -> int:
         split_file=args.split_file,
         max_length=args.max_length,
         skip_invalid=args.skip_invalid,
+        select=args.select,
+        select_n=args.n,
     )
     train = train_config_from_args(args)
     result = finetune(
@@ -250,8 +261,14 @@ def run(args: argparse.Namespace) -> int:
     if result.is_global_zero and result.metrics is not None:
         m = result.metrics
         scores = ", ".join(f"{k} {v:.4g}" for k, v in (m["test"] or {}).items() if v is not None)
+        chosen = m.get("selection")
+        picked = (
+            f"; train = {chosen['n']} of {chosen['from_train_rows']} rows chosen by {chosen['method']}"
+            if chosen
+            else ""
+        )
         sys.stdout.write(
-            f"{m['strategy']} on {m['dataset']} ({m['task']}, {m['n_train']}/{m['n_val']}/{m['n_test']} rows): "
+            f"{m['strategy']} on {m['dataset']} ({m['task']}, {m['n_train']}/{m['n_val']}/{m['n_test']} rows{picked}): "
             f"test {scores}; best epoch {m['best_epoch']} of {m['epochs_run']}, {m['train_seconds']:.1f} s, "
             f"peak RSS {m['peak_rss_mb']:.0f} MB -> {args.out}\n"
         )

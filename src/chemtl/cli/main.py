@@ -28,6 +28,7 @@ VERBS = (
     "finetune",
     "predict",
     "embed",
+    "select",
     "compare",
     "benchmark",
     "demo",

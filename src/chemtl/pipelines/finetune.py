@@ -14,6 +14,7 @@ Files written into ``out_dir`` (rank 0 only):
     config.json, model.safetensors, strategy.json [+ adapter files], tokenizer files, chemtl.json
     metrics.json        see ``METRICS_KEYS``
     predictions.csv     every row: row, split, input, target, prediction [, prob_<class> ...]
+                        (split "unselected": a training row left out by ``DataConfig.select``)
     manifest.json       data sha256, split, versions, git commit, command line, times, machine
     logs/metrics.csv    training curves (Lightning CSV logger)
     checkpoints/last.ckpt  the resumable training state (atomic writes)
@@ -184,6 +185,50 @@ def check_split_sizes(ds, split, need_val: bool) -> None:
             f"train/val/test {sizes['train']}/{sizes['val']}/{sizes['test']} "
             f"(needs at least 2 train, {'1 val, ' if need_val else ''}1 test)"
         )
+
+
+def select_training_rows(ds, split, data: DataConfig, model_dir) -> tuple[Any, dict[str, Any] | None]:
+    """``split`` with its training side cut to the ``data.select_n`` rows that ``data.select``
+    chooses (k-means on ``model_dir``'s embeddings of the training rows, or random; seed
+    ``data.split_seed``), and a record of them (method, n, seed, the chosen dataset rows);
+    ``(split, None)`` when the config selects nothing. Validation and test are untouched."""
+    from chemtl.data.splits import Split
+    from chemtl.transfer.fewshot.support import select_rows
+
+    if data.select is None:
+        return split, None
+    n_train = len(split.train)
+    if data.select_n > n_train:
+        raise DataError(
+            f"--n {data.select_n} is more than the {n_train} training rows of split {split.method!r} "
+            f"of {ds.name!r}"
+        )
+    embeddings = None
+    if data.select == "kmeans":
+        from chemtl.pipelines.predict import embed
+
+        embeddings = embed(model_dir, [ds.inputs[i] for i in split.train], max_length=data.max_length)
+    picked = select_rows(data.select, data.select_n, n=n_train, embeddings=embeddings, seed=data.split_seed)
+    chosen = split.train[picked]  # dataset rows, in selection order
+    selected = Split(
+        method=split.method,
+        train=np.sort(chosen),
+        val=split.val,
+        test=split.test,
+        n=split.n,
+        seed=split.seed,
+        params={**split.params, "select": data.select, "select_n": data.select_n},
+        leakage=split.leakage,
+        fold=split.fold,
+    )
+    record = {
+        "method": data.select,
+        "n": int(data.select_n),
+        "seed": data.split_seed,
+        "from_train_rows": int(n_train),
+        "rows": [int(i) for i in chosen],
+    }
+    return selected, record
 
 
 def split_record(split) -> dict[str, Any]:
@@ -367,6 +412,9 @@ def finetune(
     check_targets(ds, task, target_name)
     split = resolve_split(ds, data)
     check_split_sizes(ds, split, need_val=train.patience is not None)
+    unselected = split.train
+    split, selection = select_training_rows(ds, split, data, model_dir)
+    unselected = np.setdiff1d(unselected, split.train)
     targets = np.asarray(ds.targets)
     if task == "classification":
         classes, targets = class_indices(ds)
@@ -375,6 +423,11 @@ def finetune(
             raise DataError(
                 f"classification target {target_name!r}: the training rows of split {split.method!r} hold "
                 f"one class ({classes[int(present[0])]!r}); it needs at least two"
+                + (
+                    f" (the {selection['n']} rows --select {selection['method']} chose; try another --n or --split-seed)"
+                    if selection
+                    else ""
+                )
             )
         num_labels, problem_type = len(classes), "single_label_classification"
         mean = std = None
@@ -444,6 +497,7 @@ def finetune(
     sides = np.full(len(ds), "", dtype=object)
     for side, idx in split.sides().items():
         sides[idx] = side
+    sides[unselected] = "unselected"  # training rows left out by --select
     pred_cols: dict[str, Any] = {}
     if task == "regression":
         preds = to_user_units(logits, meta)[:, 0]
@@ -497,6 +551,8 @@ def finetune(
     }
     if task == "regression":
         metrics["target_mean"], metrics["target_std"] = mean, std
+    if selection is not None:
+        metrics["selection"] = {k: v for k, v in selection.items() if k != "rows"}
 
     # 7. the run directory, itself a model directory
     import pandas as pd
@@ -524,7 +580,11 @@ def finetune(
         data=ds.info,
         split=split_record(split),
         model_source=str(Path(model_dir).resolve()),
-        extra={"resumed_from_step": result.resumed_from_step, "torch_threads": torch.get_num_threads()},
+        extra={
+            "resumed_from_step": result.resumed_from_step,
+            "torch_threads": torch.get_num_threads(),
+            **({"selection": selection} if selection is not None else {}),
+        },
     )
     write_json(out / "manifest.json", manifest)
     return FinetuneResult(out, metrics, model)

@@ -165,7 +165,10 @@ class DataConfig(_JsonConfig):
     method (matbench: the published 5 folds). A split without validation rows (the matbench and
     k-fold ones) gets ``val_frac`` of its training rows, drawn with ``split_seed``, as validation.
     ``split_file``: a split saved by ``chemtl split`` instead of a method. ``max_length``: inputs are
-    truncated to this many tokens (with [CLS] and [SEP]).
+    truncated to this many tokens (with [CLS] and [SEP]). ``select`` / ``select_n``: after the
+    split, train on only ``select_n`` rows of the training side, chosen by ``select`` (a method of
+    ``chemtl.transfer.fewshot.support.SELECT_METHODS``: k-means on the pretrained model's
+    embeddings, or random) with ``split_seed``; validation and test rows are untouched.
     """
 
     dataset: str
@@ -181,6 +184,8 @@ class DataConfig(_JsonConfig):
     split_file: str | None = None
     max_length: int = 256
     skip_invalid: bool = False
+    select: str | None = None
+    select_n: int | None = None
 
     def __post_init__(self) -> None:
         if not isinstance(self.dataset, str) or not self.dataset:
@@ -208,6 +213,17 @@ class DataConfig(_JsonConfig):
             raise ConfigError(f"split_seed must be an integer >= 0, got {self.split_seed!r}")
         if not isinstance(self.max_length, int) or self.max_length < 3:
             raise ConfigError(f"max_length must be an integer >= 3, got {self.max_length!r}")
+        if (self.select is None) != (self.select_n is None):
+            given, missing = ("select", "select_n") if self.select_n is None else ("select_n", "select")
+            raise ConfigError(
+                f"{given} {getattr(self, given)!r} needs {missing} too (--select METHOD with --n K)"
+            )
+        if self.select is not None:
+            from chemtl.transfer.fewshot.support import SELECT_METHODS
+
+            _check_choice("select", self.select, SELECT_METHODS)
+            if not isinstance(self.select_n, int) or isinstance(self.select_n, bool) or self.select_n < 1:
+                raise ConfigError(f"select_n must be an integer >= 1, got {self.select_n!r}")
 
 
 @dataclass(frozen=True)

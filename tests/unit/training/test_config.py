@@ -52,3 +52,25 @@ def test_objectives_from_a_comma_list():
 def test_unknown_field_in_json_is_refused():
     with pytest.raises(ConfigError, match="unknown TrainConfig field"):
         TrainConfig.from_dict({"lr": 1e-3, "learning_rate": 1e-3})
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"select": "kmeans"}, "select 'kmeans' needs select_n too (--select METHOD with --n K)"),
+        ({"select_n": 8}, "select_n 8 needs select too (--select METHOD with --n K)"),
+        ({"select": "greedy", "select_n": 8}, "select 'greedy' is not one of kmeans, random"),
+        ({"select": "random", "select_n": 0}, "select_n must be an integer >= 1, got 0"),
+    ],
+)
+def test_data_config_selection_is_both_or_neither(kwargs, message):
+    with pytest.raises(ConfigError) as info:
+        DataConfig(dataset="x", split="random", **kwargs)
+    assert str(info.value) == message
+
+
+def test_data_config_selection_round_trips():
+    cfg = DataConfig(dataset="x", split="random", select="kmeans", select_n=16)
+    assert DataConfig.from_dict(cfg.to_dict()) == cfg
+    assert (cfg.select, cfg.select_n) == ("kmeans", 16)
+    assert DataConfig(dataset="x", split="random").select is None

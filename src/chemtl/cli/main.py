@@ -29,6 +29,7 @@ VERBS = (
     "predict",
     "embed",
     "compare",
+    "fewshot",
     "benchmark",
     "demo",
 )

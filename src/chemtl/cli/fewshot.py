@@ -168,7 +168,7 @@ def register(subparsers) -> None:
     e = _sub(
         actions,
         "evaluate",
-        "evaluate few-shot methods on N-way K-shot episodes, with 95% confidence intervals",
+        "evaluate few-shot methods on N-way K-shot episodes, with 95%% confidence intervals",
         """
         Draw --episodes episodes at each K of --shots from the meta-test side of --tasks (every
         task of a folder or csv collection), support rows --support random or kmeans (k-means on

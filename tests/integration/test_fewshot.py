@@ -179,3 +179,49 @@ def test_evaluate_on_a_user_collection(capsys, tmp_path):
     )  # fmt: skip
     assert code == 0, err
     assert (again / "episodes.csv").read_text() == (out / "episodes.csv").read_text()
+
+
+def test_train_then_predict_and_evaluate_with_the_meta_trained_model(capsys, tmp_path, query):
+    folder = tmp_path / "tasks"
+    folder.mkdir()
+    for name, (a, b) in {"first": (0, 8), "second": (2, 10)}.items():
+        write(
+            folder / f"{name}.csv",
+            "formula,label",
+            [f"{f},metal" for f in METALS[a:b]] + [f"{f},insulator" for f in INSULATORS[a:b]],
+        )
+    model = tmp_path / "proto"
+    code, stdout, err = run(
+        capsys, "fewshot", "train", "--model", "composition-small", "--tasks", folder, "--target", "label",
+        "--task", "classification", "--ways", "2", "--shots", "2", "--queries", "2", "--episodes", "2",
+        "--projection-dim", "16", "--no-progress", "--out", model,
+    )  # fmt: skip
+    assert code == 0, err
+    assert stdout.splitlines()[0] == f"meta-trained on 'tasks' -> {model}"
+    assert (model / "fewshot.json").is_file() and (model / "config.json").is_file()
+    support = write(
+        tmp_path / "support.csv",
+        "formula,label",
+        [f"{f},metal" for f in METALS[:3]] + [f"{f},insulator" for f in INSULATORS[:3]],
+    )
+    out = tmp_path / "pred.csv"
+    code, _, err = run(
+        capsys, "fewshot", "predict", "--model", model, "--support", support, "--query", query,
+        "--target", "label", "--out", out,
+    )  # fmt: skip
+    assert code == 0, err
+    columns, rows = read(out)
+    assert (
+        columns == ["id", "formula", "note", "prediction", "prob_insulator", "prob_metal"] and len(rows) == 5
+    )
+    # the meta-trained embeddings (projection applied): 16 numbers per input
+    from chemtl.transfer.fewshot.meta import embed_with
+
+    assert embed_with(str(model), QUERY).shape == (5, 16)
+    code, _, err = run(
+        capsys, "fewshot", "evaluate", "--model", model, "--tasks", folder, "--target", "label",
+        "--task", "classification", "--shots", "1", "--episodes", "2", "--methods", "protonet", "--out",
+        tmp_path / "ev",
+    )  # fmt: skip
+    assert code == 0, err
+    assert len(read(tmp_path / "ev" / "episodes.csv")[1]) == 2

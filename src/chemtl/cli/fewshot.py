@@ -335,6 +335,6 @@ def _summary_line(row: dict) -> str:
     rest = ", ".join(
         f"{k} {v:.4g}" if isinstance(v, float) else f"{k} {v}"
         for k, v in row.items()
-        if k not in ("method", "shots", "support", "metric")
+        if k not in ("method", "shots", "support", "metric") and not isinstance(v, dict)
     )
     return f"{head} {rest}"

@@ -233,6 +233,15 @@ def features_for(
     return np.asarray(embed_with(model, list(inputs), batch_size=batch_size))
 
 
+def method_options(meta: dict[str, Any], name: str) -> dict[str, Any]:
+    """Options of method ``name`` that a meta-trained model directory fixes: ProtoNet's distance
+    and learnt temperature (``chemtl.json``'s ``fewshot``); none for a plain encoder."""
+    spec = meta.get("fewshot") or {}
+    if name != "protonet" or spec.get("method") != "protonet":
+        return {}
+    return {k: spec[k] for k in ("distance", "temperature") if spec.get(k) is not None}
+
+
 def fewshot_predict(
     model: str,
     support,
@@ -267,7 +276,7 @@ def fewshot_predict(
             f"rename it (it writes {', '.join(ours)})"
         )
     name = method or DEFAULT_METHOD[task]
-    fitter = make_method(name, task, seed=seed)
+    fitter = make_method(name, task, seed=seed, **method_options(loaded.meta, name))
     x = features_for(
         fitter, model, list(support.inputs) + list(query.inputs), support.kind, batch_size=batch_size
     )
@@ -354,9 +363,11 @@ def run_episodes(
     embeddings: dict[str, dict[str, np.ndarray]],
     classic: dict[str, np.ndarray] | None = None,
     seed: int = 0,
+    options: dict[str, dict[str, Any]] | None = None,
 ) -> list[dict[str, Any]]:
     """One record per (arm, episode). ``arms``: ``(label, method name, encoder)``; ``encoder`` keys
-    ``embeddings`` (encoder -> task name -> rows), None for a classic-feature method."""
+    ``embeddings`` (encoder -> task name -> rows), None for a classic-feature method; ``options``:
+    the method options of an arm, by label (``method_options``)."""
     from chemtl.evaluate.fewshot import episode_metrics
     from chemtl.training.seeding import derive_seed
     from chemtl.transfer.fewshot.methods import make_method
@@ -368,7 +379,8 @@ def run_episodes(
         ys, yq = ep.support_labels(task), ep.query_labels(task)
         n_classes = len(ep.classes) if task.task == "classification" else None
         for label, name, encoder in arms:
-            fitter = make_method(name, task.task, seed=derive_seed(seed, ep.task, ep.index, label))
+            extra = (options or {}).get(label, {})
+            fitter = make_method(name, task.task, seed=derive_seed(seed, ep.task, ep.index, label), **extra)
             if fitter.features == "classic":
                 if classic is None:
                     raise ChemtlError(f"method {name!r} needs classic features")
@@ -477,6 +489,7 @@ def fewshot_evaluate(
         }
     classic = task_classic_features(tasks) if "classic" in kinds.values() else None
     arms = [(name, name, "model" if kinds[name] == "embedding" else None) for name in methods]
+    options = {name: method_options(loaded.meta, name) for name in methods}
     records: list[dict[str, Any]] = []
     for k in shots:
         records += run_episodes(
@@ -488,6 +501,7 @@ def fewshot_evaluate(
             embeddings={"model": emb},
             classic=classic,
             seed=seed,
+            options=options,
         )
     info = {
         "model": str(model),
@@ -509,8 +523,8 @@ def fewshot_evaluate(
 
 
 def write_evaluation(result: dict[str, Any], out_dir: str | os.PathLike) -> dict[str, Path]:
-    """``episodes.csv`` (every record), ``summary.json`` (info + summary) and ``summary.csv`` in
-    ``out_dir``, each written atomically."""
+    """``episodes.csv`` (every record), ``summary.json`` (info + summary) and ``summary.csv`` (the
+    summary without its per-task means) in ``out_dir``, each written atomically."""
     import pandas as pd
 
     from chemtl.atomic import atomic_open, write_json
@@ -522,7 +536,8 @@ def write_evaluation(result: dict[str, Any], out_dir: str | os.PathLike) -> dict
         "summary_json": out / "summary.json",
         "summary_csv": out / "summary.csv",
     }
-    for key, rows in (("episodes", result["records"]), ("summary_csv", result["summary"])):
+    flat = [{k: v for k, v in row.items() if not isinstance(v, dict)} for row in result["summary"]]
+    for key, rows in (("episodes", result["records"]), ("summary_csv", flat)):
         with atomic_open(paths[key], "w", encoding="utf-8", newline="") as handle:
             pd.DataFrame(rows).to_csv(handle, index=False, float_format="%.10g")
     write_json(paths["summary_json"], {"info": result["info"], "summary": result["summary"]})

@@ -330,11 +330,13 @@ def run_evaluate(args: argparse.Namespace) -> int:
 
 
 def _summary_line(row: dict) -> str:
-    """One summary row as text: method, K, support, metric and the numbers, whatever their keys."""
-    head = f"{row.get('method')} K={row.get('shots')} {row.get('support')} {row.get('metric')}:"
-    rest = ", ".join(
-        f"{k} {v:.4g}" if isinstance(v, float) else f"{k} {v}"
-        for k, v in row.items()
-        if k not in ("method", "shots", "support", "metric") and not isinstance(v, dict)
+    """One summary row: method, K, support, metric, the mean over tasks and the 95% CI over episodes."""
+
+    def num(x) -> str:
+        return "-" if x is None else f"{x:.4f}"
+
+    return (
+        f"{row.get('method')} K={row.get('shots')} {row.get('support')} {row.get('metric')}: "
+        f"{num(row.get('mean'))} [95% CI {num(row.get('ci_low'))}, {num(row.get('ci_high'))}] "
+        f"over {row.get('n_episodes')} episodes, {row.get('n_tasks')} task(s)"
     )
-    return f"{head} {rest}"

@@ -72,6 +72,19 @@ def test_predict_classification_keeps_the_query_columns(capsys, tmp_path, query)
     assert [r["prediction"] for r in rows] == [("insulator", "metal")[i] for i in nearest]
 
 
+def test_predict_takes_the_other_column_of_a_two_column_support(capsys, tmp_path, query):
+    support = write(
+        tmp_path / "support.csv", "formula,kind", [f"{f},metal" for f in METALS[:2]] + ["NaCl,salt", "KBr,salt"]
+    )
+    out = tmp_path / "pred.csv"
+    code, _, err = run(
+        capsys, "fewshot", "predict", "--model", "composition-small", "--support", support, "--query", query,
+        "--out", out,
+    )  # fmt: skip
+    assert code == 0, err
+    assert read(out)[0] == ["id", "formula", "note", "prediction", "prob_metal", "prob_salt"]
+
+
 def test_predict_integer_labels_are_classes(capsys, tmp_path, query):
     support = write(
         tmp_path / "support.csv",

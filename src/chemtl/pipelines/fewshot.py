@@ -96,7 +96,8 @@ def load_support(
         if ds.targets is None:
             raise DataError(f"dataset {where!r} has no labels to learn from")
         return ds
-    col = target_col or "target"
+    # as load_dataset reads a file: a column named target, else the other column of a two-column file
+    col = target_col or ("target" if "target" in columns or len(columns) != 1 else next(iter(columns)))
     if col not in columns:
         raise DataError(
             f"{where}: no label column {col!r}; the columns are "

@@ -74,7 +74,9 @@ def test_predict_classification_keeps_the_query_columns(capsys, tmp_path, query)
 
 def test_predict_takes_the_other_column_of_a_two_column_support(capsys, tmp_path, query):
     support = write(
-        tmp_path / "support.csv", "formula,kind", [f"{f},metal" for f in METALS[:2]] + ["NaCl,salt", "KBr,salt"]
+        tmp_path / "support.csv",
+        "formula,kind",
+        [f"{f},metal" for f in METALS[:2]] + ["NaCl,salt", "KBr,salt"],
     )
     out = tmp_path / "pred.csv"
     code, _, err = run(

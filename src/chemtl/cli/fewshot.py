@@ -117,7 +117,9 @@ def register(subparsers) -> None:
     add_model_arg(p, "the encoder (a pretrained model or the --out of `chemtl fewshot train`)")
     p.add_argument("--support", required=True, metavar="FILE", help="csv with the labelled examples")
     p.add_argument("--query", required=True, metavar="FILE", help="csv with the inputs to label")
-    add_target_arg(p, "the label column of --support (default: target, or the other column of a two-column file)")
+    add_target_arg(
+        p, "the label column of --support (default: target, or the other column of a two-column file)"
+    )
     p.add_argument("--input-col", metavar="COL", help="column with formulas/SMILES/SELFIES in both files")
     p.add_argument("--kind", choices=KIND_CHOICES, help="representation; detected from the values if omitted")
     p.add_argument("--method", metavar="M", help="protonet, linear_probe, gp, knn, rf (default: by task)")

@@ -44,6 +44,7 @@ bench: install
 	$(BIN)/chemtl benchmark molecules --seeds 0,1,2 --epochs 12 --patience 3 --rf-trees 200
 	$(BIN)/chemtl benchmark pretraining_ablation --steps 400 --smiles-steps 150 --smiles-batch-size 32 \
 		--esol-size 300 --ft-epochs 20 --ft-patience 5
+	$(BIN)/chemtl benchmark fewshot
 
 test-slow: install
 	$(BIN)/python -m pytest -m slow

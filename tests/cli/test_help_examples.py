@@ -2,7 +2,7 @@
 
 Each example line (continuations joined, `# comments` dropped) parses with the real parser; every
 model it names is a shipped model or the --out of an earlier example in the same help; every file
-it reads is a registered dataset or the --out of an earlier example. The cheap ones (tokenize,
+it reads is a registered dataset (or task collection) or the --out of an earlier example. The cheap ones (tokenize,
 datasets, split, vocab) are run end to end in a temporary directory.
 """
 
@@ -21,7 +21,7 @@ from chemtl.pretrained import shipped_models
 
 # flags whose value is a model (a shipped name or a directory) or a file/dataset that is read
 MODEL_FLAGS = ("--model", "--init", "--tokenizer")
-READ_FLAGS = ("--data", "--corpus", "--split-file")
+READ_FLAGS = ("--data", "--corpus", "--split-file", "--support", "--query", "--tasks")
 # examples too slow for the suite (parsed, not run): a pass over MOSES's 1.58M SMILES, k-means
 # on fingerprints (about 12 s here)
 SLOW = ("moses", "cluster")
@@ -74,9 +74,12 @@ def check_commands(commands: list[list[str]], where: str, capsys) -> None:
             assert model in shipped or model in made, (
                 f"{where}: `chemtl {line}`: {model!r} is neither a shipped model nor made by an earlier example"
             )
-        for data in values(argv, READ_FLAGS) + positional_dataset(argv):
+        # `fewshot evaluate --support random|kmeans` picks a selection, not a file
+        reads = tuple(f for f in READ_FLAGS if not (f == "--support" and argv[:2] == ["fewshot", "evaluate"]))
+        for data in values(argv, reads) + positional_dataset(argv):
             assert is_registered(data) or is_task_collection(data) or data in made, (
-                f"{where}: `chemtl {line}`: {data!r} is neither a registered dataset nor made by an earlier example"
+                f"{where}: `chemtl {line}`: {data!r} is neither a registered dataset (or task collection) "
+                "nor made by an earlier example"
             )
         made.update(values(argv, ("--out",)))
 

@@ -30,6 +30,7 @@ VERBS = (
     "embed",
     "select",
     "compare",
+    "fewshot",
     "benchmark",
     "demo",
 )

@@ -63,7 +63,7 @@ def test_predict_classification_keeps_the_query_columns(capsys, tmp_path, query)
 
     # the default method is a prototypical network: each row takes the class of the nearest mean
     # support embedding (squared Euclidean distance, as the model embeds them)
-    from chemtl.transfer.fewshot.meta import embed_with
+    from chemtl.pipelines.metatrain import embed_with
 
     xs = embed_with("composition-small", METALS[:5] + INSULATORS[:5])
     xq = embed_with("composition-small", QUERY)
@@ -230,7 +230,7 @@ def test_train_then_predict_and_evaluate_with_the_meta_trained_model(capsys, tmp
         columns == ["id", "formula", "note", "prediction", "prob_insulator", "prob_metal"] and len(rows) == 5
     )
     # the meta-trained embeddings (projection applied): 16 numbers per input
-    from chemtl.transfer.fewshot.meta import embed_with
+    from chemtl.pipelines.metatrain import embed_with
 
     assert embed_with(str(model), QUERY).shape == (5, 16)
     code, _, err = run(

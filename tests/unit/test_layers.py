@@ -38,6 +38,10 @@ def test_training_does_not_import_the_verbs():
     assert offenders("training", ("chemtl.pipelines", "chemtl.cli", "chemtl.evaluate")) == []
 
 
+def test_transfer_methods_do_not_import_the_verbs():
+    assert offenders("transfer", ("chemtl.pipelines", "chemtl.cli")) == []
+
+
 def test_data_does_not_import_models():
     assert offenders("data", ("chemtl.models", "chemtl.pipelines", "chemtl.training")) == []
 

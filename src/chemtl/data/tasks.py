@@ -252,7 +252,7 @@ def _subsample(n: int, max_rows: int | None, seed: int, name: str) -> np.ndarray
     """Sorted row indices to keep, or None to keep every row."""
     if max_rows is None or n <= max_rows:
         return None
-    from chemtl.training.seeding import derive_seed
+    from chemtl.seeds import derive_seed
 
     rng = np.random.default_rng(derive_seed(seed, "subsample", name))
     return np.sort(rng.choice(n, size=max_rows, replace=False))

@@ -8,7 +8,7 @@
 the query file, in file order and under its own names (ids included), then ``prediction`` and
 ``prob_<class>`` per class (classification) or ``std``, the predictive standard deviation
 (regression; empty for a method without one). Embedding methods see the model's embeddings
-(``chemtl.transfer.fewshot.meta.embed_with``: the projection of a meta-trained directory
+(``chemtl.pipelines.metatrain.embed_with``: the projection of a meta-trained directory
 applied); ``knn`` and ``rf`` see classic features (Morgan bits or Magpie statistics).
 
 ``fewshot_evaluate(model, collection, shots, n_episodes, methods=...)`` draws the episodes of
@@ -20,7 +20,7 @@ confidence interval over episodes). Every task is embedded once per encoder, its
 computed once, and episodes slice those rows. ``run_episodes`` is that loop for several encoders
 on the same episodes (the benchmark uses it).
 
-``fewshot_train`` meta-trains (``chemtl.transfer.fewshot.meta.meta_train``) on the meta-train side
+``fewshot_train`` meta-trains (``chemtl.pipelines.metatrain.meta_train``) on the meta-train side
 of a collection (every task of a user's collection, which has no sides).
 """
 
@@ -229,7 +229,7 @@ def features_for(
         from chemtl.transfer.fewshot.methods import classic_features
 
         return np.asarray(classic_features(list(inputs), kind))
-    from chemtl.transfer.fewshot.meta import embed_with
+    from chemtl.pipelines.metatrain import embed_with
 
     return np.asarray(embed_with(model, list(inputs), batch_size=batch_size))
 
@@ -318,7 +318,7 @@ def task_embeddings(
 ) -> dict[str, np.ndarray]:
     """Each task's rows embedded once by ``model`` (``embed_with``), by task name; with
     ``cache_dir``, kept there as ``.npy`` keyed by the model's weights hash and the task's inputs."""
-    from chemtl.transfer.fewshot.meta import embed_with
+    from chemtl.pipelines.metatrain import embed_with
 
     out: dict[str, np.ndarray] = {}
     digest = None
@@ -561,8 +561,8 @@ def fewshot_train(
 ) -> dict:
     """Meta-train ``model`` on the meta-train side of ``collection`` (every task of a user's
     collection), validating on the meta-test side when it has one: ``meta_train``."""
+    from chemtl.pipelines.metatrain import meta_train
     from chemtl.pipelines.modeldir import load_model_dir
-    from chemtl.transfer.fewshot.meta import meta_train
 
     loaded = load_model_dir(model)
     if collection.kind != loaded.kind:

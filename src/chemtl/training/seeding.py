@@ -9,11 +9,14 @@ resumed mid-epoch draws exactly the numbers an uninterrupted run draws.
 
 from __future__ import annotations
 
-import hashlib
 import random
 
 import numpy as np
 import torch
+
+from chemtl.seeds import derive_seed
+
+__all__ = ["derive_seed", "reseed", "seed_run"]
 
 
 def seed_run(seed: int, deterministic: bool = True) -> None:
@@ -23,12 +26,6 @@ def seed_run(seed: int, deterministic: bool = True) -> None:
     lightning.seed_everything(seed, workers=True, verbose=False)
     if deterministic:
         torch.use_deterministic_algorithms(True, warn_only=True)
-
-
-def derive_seed(seed: int, *parts: object) -> int:
-    """A 32-bit seed that is a pure function of ``seed`` and ``parts`` (stable across processes)."""
-    digest = hashlib.sha256(repr((int(seed), *parts)).encode("utf-8")).digest()
-    return int.from_bytes(digest[:4], "little")
 
 
 def reseed(seed: int) -> None:

@@ -146,7 +146,7 @@ def sample_episode(
 ) -> Episode:
     """Episode ``index`` of the stream ``seed`` on ``task`` (see the module docstring)."""
     from chemtl.data.keys import compound_keys
-    from chemtl.training.seeding import derive_seed
+    from chemtl.seeds import derive_seed
 
     _check_request(k_shot, n_way, n_query, support)
     n = len(task.inputs)
@@ -203,7 +203,7 @@ def sample_episode(
 def _regression_episode(
     task, keys, k_shot, n_query, index, support, embeddings, rng, episode_seed
 ) -> Episode:
-    from chemtl.training.seeding import derive_seed
+    from chemtl.seeds import derive_seed
 
     candidates = _first_per_key(rng.permutation(len(task.inputs)), keys, set())
     need = k_shot + (n_query or 1)

@@ -6,7 +6,7 @@
     mean = make_method("gp", "regression").fit(X, y, "regression", None).predict(Xq)   # (Q,)
 
 ``features`` says what ``X`` a method expects: ``"embedding"`` (encoder embeddings, e.g.
-``chemtl.transfer.fewshot.meta.embed_with``) or ``"classic"`` (``classic_features``: Morgan bits
+``chemtl.pipelines.metatrain.embed_with``) or ``"classic"`` (``classic_features``: Morgan bits
 for molecules, Magpie statistics for compositions). Fine-tuning the pretrained model on the K
 rows is not a ``FewShotMethod``: it runs through ``chemtl.pipelines.finetune``.
 """

@@ -1,7 +1,7 @@
 """Prototypical networks (Snell et al. 2017): class prototypes, distances, logits.
 
 The maths, as plain functions of torch tensors (used by the few-shot method below and by
-episodic meta-training in ``chemtl.transfer.fewshot.meta``):
+episodic meta-training in ``chemtl.pipelines.metatrain``):
 
     prototype_c = mean of the support embeddings of class c             (C, d)
     d(x, c)     = ||x - prototype_c||^2   ("euclidean", the default)   (Q, C)

@@ -17,16 +17,10 @@ import torch
 from safetensors.torch import load_file
 
 from chemtl.errors import ChemtlError
+from chemtl.pipelines.metatrain import embed_with, load_fewshot_model, meta_train
 from chemtl.training.config import ConfigError, TrainConfig
 from chemtl.training.seeding import derive_seed
-from chemtl.transfer.fewshot.meta import (
-    FEWSHOT_FILE,
-    HEAD_FILE,
-    MetaTrainConfig,
-    embed_with,
-    load_fewshot_model,
-    meta_train,
-)
+from chemtl.transfer.fewshot.meta import FEWSHOT_FILE, HEAD_FILE, MetaTrainConfig
 
 CATIONS = ["Li", "Na", "K", "Mg", "Ca", "Sr", "Ba", "Ti", "Fe", "Co", "Ni", "Cu", "Zn", "Al", "Ga"]
 

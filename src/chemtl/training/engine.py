@@ -220,6 +220,8 @@ def _quiet_lightning() -> None:
         ".*when logging on epoch level in distributed setting.*",
         ".*all_gather is deprecated.*",
         ".*isinstance\\(treespec, LeafSpec\\)` is deprecated.*",
+        # every objective has a validation step; a run without validation rows skips it on purpose
+        ".*You defined a `validation_step` but have no `val_dataloader`.*",
     ):
         warnings.filterwarnings("ignore", message=pattern)
 

@@ -47,7 +47,7 @@ def test_predict_classification_keeps_the_query_columns(capsys, tmp_path, query)
     out = tmp_path / "pred.csv"
     code, stdout, err = run(
         capsys, "fewshot", "predict", "--model", "composition-small", "--support", support, "--query", query,
-        "--target", "label", "--out", out,
+        "--target", "label", "--method", "protonet", "--out", out,
     )  # fmt: skip
     assert code == 0, err
     assert stdout == f"5 predictions -> {out}\n"
@@ -61,7 +61,7 @@ def test_predict_classification_keeps_the_query_columns(capsys, tmp_path, query)
         assert p.sum() == pytest.approx(1.0, abs=1e-6)  # float32 probabilities, 10 digits written
         assert r["prediction"] == ("insulator", "metal")[int(p.argmax())]
 
-    # the default method is a prototypical network: each row takes the class of the nearest mean
+    # a prototypical network: each row takes the class of the nearest mean
     # support embedding (squared Euclidean distance, as the model embeds them)
     from chemtl.pipelines.metatrain import embed_with
 
@@ -70,6 +70,27 @@ def test_predict_classification_keeps_the_query_columns(capsys, tmp_path, query)
     protos = np.stack([xs[5:].mean(axis=0), xs[:5].mean(axis=0)])  # insulator, metal
     nearest = ((xq[:, None, :] - protos[None]) ** 2).sum(axis=-1).argmin(axis=1)
     assert [r["prediction"] for r in rows] == [("insulator", "metal")[i] for i in nearest]
+
+
+def test_the_default_method_is_the_benchmarks_best_a_random_forest(capsys, tmp_path, query):
+    from chemtl.pipelines.fewshot import DEFAULT_METHOD
+
+    assert DEFAULT_METHOD == {"classification": "rf", "regression": "rf"}
+    support = write(
+        tmp_path / "support.csv",
+        "formula,label",
+        [f"{f},metal" for f in METALS[:5]] + [f"{f},insulator" for f in INSULATORS[:5]],
+    )
+    outs = []
+    for extra in ((), ("--method", "rf")):
+        out = tmp_path / f"pred{len(extra)}.csv"
+        code, _, err = run(
+            capsys, "fewshot", "predict", "--model", "composition-small", "--support", support,
+            "--query", query, "--target", "label", *extra, "--out", out,
+        )  # fmt: skip
+        assert code == 0, err
+        outs.append(out.read_text())
+    assert outs[0] == outs[1]
 
 
 def test_predict_takes_the_other_column_of_a_two_column_support(capsys, tmp_path, query):

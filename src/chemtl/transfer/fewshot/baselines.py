@@ -172,3 +172,12 @@ class RandomForest(_SklearnMethod):
 
         cls = RandomForestClassifier if task == "classification" else RandomForestRegressor
         return cls(n_estimators=self.n_estimators, n_jobs=self.n_jobs, random_state=self.seed)
+
+    def predict_std(self, X: np.ndarray) -> np.ndarray | None:
+        """Regression: the standard deviation (ddof 0) of the trees' predictions, the forest's own
+        spread (not a calibrated interval); None for classification."""
+        if self.task != "regression" or self.model is None:
+            return None
+        x = self.prepare(X)
+        per_tree = np.stack([tree.predict(x) for tree in self.model.estimators_])  # (T, Q)
+        return per_tree.std(axis=0)

@@ -72,6 +72,16 @@ def test_rf_depends_on_its_seed():
     assert not np.array_equal(p0, p1)
 
 
+def test_rf_regression_std_is_the_spread_of_its_trees():
+    X, _ = blobs()
+    y = X[:, 0]
+    rf = make_method("rf", "regression", seed=0, n_estimators=7).fit(X, y, "regression", None)
+    trees = np.stack([t.predict(X + 0.3) for t in rf.model.estimators_])
+    assert trees.shape == (7, 12)
+    assert np.array_equal(rf.predict_std(X + 0.3), trees.std(axis=0))
+    assert np.allclose(rf.predict(X + 0.3), trees.mean(axis=0))
+
+
 def test_knn_uses_jaccard_on_fingerprint_bits():
     X = classic_features(SMILES, "smiles")
     assert X.shape == (6, 2048) and X.dtype == np.uint8

@@ -261,3 +261,38 @@ def test_train_then_predict_and_evaluate_with_the_meta_trained_model(capsys, tmp
     )  # fmt: skip
     assert code == 0, err
     assert len(read(tmp_path / "ev" / "episodes.csv")[1]) == 2
+
+
+def test_support_augmentation_adds_randomised_smiles_to_the_support():
+    from chemtl.chem.smiles import randomize_smiles
+    from chemtl.data.tasks import FewShotTask
+    from chemtl.pipelines.fewshot import run_episodes, task_augmented_embeddings
+    from chemtl.pipelines.metatrain import embed_with
+    from chemtl.transfer.fewshot.episodes import sample_episodes
+
+    smiles = ("CCO", "CCCO", "CCCCO", "OCC(O)CO", "c1ccccc1", "Cc1ccccc1", "CCc1ccccc1", "Oc1ccccc1")
+    task = FewShotTask(
+        name="toy", kind="smiles", task="classification", inputs=smiles,
+        labels=np.array([0, 0, 0, 0, 1, 1, 1, 1]), classes=("alcohol", "aromatic"), side="all", info={},
+    )  # fmt: skip
+    aug = task_augmented_embeddings("smiles-small", [task], 2, seed=5)["toy"]
+    assert aug.shape[:2] == (2, 8)
+    direct = embed_with("smiles-small", [randomize_smiles(s, 2, 5 + i)[1] for i, s in enumerate(smiles)])
+    assert np.allclose(aug[1], direct, atol=1e-5)
+    emb = {"m": {"toy": embed_with("smiles-small", list(smiles))}}
+    episodes = sample_episodes([task], 1, 3, seed=0)
+    plain, augmented = (
+        run_episodes([task], episodes, [("protonet", "protonet", "m")], shots=1, support="random",
+                     embeddings=emb, augmented=a)
+        for a in (None, {"m": {"toy": aug}})
+    )  # fmt: skip
+    assert [r["augment"] for r in plain] == [0, 0, 0] and [r["augment"] for r in augmented] == [2, 2, 2]
+    assert [r["n_support"] for r in augmented] == [2, 2, 2]  # the drawn support, before augmentation
+    # ProtoNet on the augmented support: prototypes are the means over each molecule and its variants
+    ep = episodes[0]
+    x = emb["m"]["toy"]
+    protos = np.stack([np.mean([x[j], *aug[:, j]], axis=0) for j in ep.support])  # K=1: one row per class
+    q = x[ep.query]
+    pred = ((q[:, None, :] - protos[None]) ** 2).sum(axis=-1).argmin(axis=1)
+    acc = float((pred == ep.query_labels(task)).mean())
+    assert augmented[0]["accuracy"] == pytest.approx(acc)

@@ -189,6 +189,14 @@ def register(subparsers) -> None:
     )
     e.add_argument("--episodes", type=int, default=200, metavar="E", help="episodes per K (default 200)")
     e.add_argument("--support", choices=("random", "kmeans"), default="random", help="support selection")
+    e.add_argument(
+        "--augment",
+        type=int,
+        default=0,
+        metavar="N",
+        help="molecules: add N randomised SMILES of each support molecule to the support of the "
+        "embedding methods (default 0: none)",
+    )
     e.add_argument("--ways", type=int, metavar="N", help="classes per episode (default: every class)")
     e.add_argument(
         "--queries", type=int, metavar="Q", help="query rows per class (default: the rest of the task)"
@@ -321,6 +329,7 @@ def run_evaluate(args: argparse.Namespace) -> int:
         seed=args.seed,
         ways=args.ways,
         queries=args.queries,
+        augment=args.augment,
     )
     paths = write_evaluation(result, args.out)
     for row in result["summary"]:

@@ -351,6 +351,25 @@ def task_embeddings(
     return out
 
 
+def task_augmented_embeddings(
+    model: str, tasks: Sequence, n: int, *, seed: int = 0, batch_size: int = 256
+) -> dict[str, np.ndarray]:
+    """(n, N, d) embeddings of ``n`` randomised SMILES of every row of each molecule task
+    (``chemtl.chem.smiles.randomize_smiles``, seeded per row), for support augmentation."""
+    from chemtl.chem.smiles import randomize_smiles
+    from chemtl.pipelines.metatrain import embed_with
+
+    out: dict[str, np.ndarray] = {}
+    for t in tasks:
+        if t.kind != "smiles":
+            raise ChemtlError(f"support augmentation needs SMILES; task {t.name!r} holds {t.kind} inputs")
+        variants = [randomize_smiles(s, n, seed + i) for i, s in enumerate(t.inputs)]  # (N, n)
+        flat = [variants[i][j] for j in range(n) for i in range(len(t.inputs))]  # variant-major
+        emb = np.asarray(embed_with(model, flat, batch_size=batch_size))
+        out[t.name] = emb.reshape(n, len(t.inputs), -1)
+    return out
+
+
 def task_classic_features(tasks: Sequence) -> dict[str, np.ndarray]:
     """Each task's classic features (Morgan bits or Magpie statistics), computed once."""
     from chemtl.transfer.fewshot.methods import classic_features
@@ -369,10 +388,14 @@ def run_episodes(
     classic: dict[str, np.ndarray] | None = None,
     seed: int = 0,
     options: dict[str, dict[str, Any]] | None = None,
+    augmented: dict[str, dict[str, np.ndarray]] | None = None,
 ) -> list[dict[str, Any]]:
     """One record per (arm, episode). ``arms``: ``(label, method name, encoder)``; ``encoder`` keys
     ``embeddings`` (encoder -> task name -> rows), None for a classic-feature method; ``options``:
-    the method options of an arm, by label (``method_options``)."""
+    the method options of an arm, by label (``method_options``). ``augmented`` (encoder -> task name
+    -> (n, N, d), ``task_augmented_embeddings``): the support of an embedding arm of that encoder
+    gains the embeddings of each support molecule's n randomised SMILES, with the same labels; the
+    query is untouched."""
     from chemtl.evaluate.fewshot import episode_metrics
     from chemtl.training.seeding import derive_seed
     from chemtl.transfer.fewshot.methods import make_method
@@ -392,7 +415,16 @@ def run_episodes(
                 x = classic[task.name]
             else:
                 x = embeddings[encoder][task.name]
-            fitter.fit(x[ep.support], ys, task.task, n_classes)
+            xs, ys_fit = x[ep.support], ys
+            aug = (
+                (augmented or {}).get(encoder or "", {}).get(task.name)
+                if fitter.features != "classic"
+                else None
+            )
+            if aug is not None:  # (n, N, d): the support rows' randomised SMILES as extra rows
+                xs = np.concatenate([xs, *aug[:, ep.support]])
+                ys_fit = np.concatenate([ys] * (1 + aug.shape[0]))
+            fitter.fit(xs, ys_fit, task.task, n_classes)
             metrics = episode_metrics(task.task, yq, fitter.predict(x[ep.query]))
             records.append(
                 {
@@ -405,6 +437,7 @@ def run_episodes(
                     "n_support": len(ep.support),
                     "n_query": len(ep.query),
                     "skipped_classes": len(ep.skipped_classes),
+                    "augment": 0 if aug is None else int(aug.shape[0]),
                     **metrics,
                 }
             )
@@ -448,10 +481,12 @@ def fewshot_evaluate(
     ways: int | None = None,
     queries: int | None = None,
     batch_size: int = 256,
+    augment: int = 0,
 ) -> dict[str, Any]:
     """Every method on the same episodes of ``collection``'s ``side``, at each K of ``shots``;
     returns ``{"records", "summary", "info"}`` (writes nothing). ``methods=None`` runs
-    ``DEFAULT_EVAL_METHODS`` of the collection's task."""
+    ``DEFAULT_EVAL_METHODS`` of the collection's task. ``augment=n`` (molecules) adds n randomised
+    SMILES of every support molecule to the support of the embedding methods."""
     from chemtl.pipelines.modeldir import load_model_dir, quiet_transformers
     from chemtl.transfer.fewshot.episodes import sample_episodes
     from chemtl.transfer.fewshot.methods import make_method
@@ -462,6 +497,8 @@ def fewshot_evaluate(
         raise ChemtlError(f"the number of episodes must be >= 1, got {n_episodes!r}")
     if support not in ("random", "kmeans"):
         raise ChemtlError(f"unknown support selection {support!r}; choose random or kmeans")
+    if isinstance(augment, bool) or not isinstance(augment, int) or augment < 0:
+        raise ChemtlError(f"augment must be an integer >= 0, got {augment!r}")
     quiet_transformers()
     loaded = load_model_dir(model)
     if collection.kind != loaded.kind:
@@ -493,6 +530,11 @@ def fewshot_evaluate(
             for k in shots
         }
     classic = task_classic_features(tasks) if "classic" in kinds.values() else None
+    augmented = None
+    if augment and "embedding" in kinds.values():
+        augmented = {
+            "model": task_augmented_embeddings(model, tasks, augment, seed=seed, batch_size=batch_size)
+        }
     arms = [(name, name, "model" if kinds[name] == "embedding" else None) for name in methods]
     options = {name: method_options(loaded.meta, name) for name in methods}
     records: list[dict[str, Any]] = []
@@ -507,6 +549,7 @@ def fewshot_evaluate(
             classic=classic,
             seed=seed,
             options=options,
+            augmented=augmented,
         )
     info = {
         "model": str(model),
@@ -519,6 +562,7 @@ def fewshot_evaluate(
         "ways": ways,
         "queries": queries,
         "support": support,
+        "augment": augment,
         "methods": list(methods),
         "seed": seed,
         "confidence_level": 0.95,

@@ -23,12 +23,17 @@ def register(subparsers) -> None:
         --condition NAME=VALUE steers sampling with the property-bin token the model learned
         (--condition NAME:DATASET:COL --bins N at pretraining); --metrics also writes
         OUT.metrics.json (validity, uniqueness, novelty, ...). The same --seed gives the same samples.
+        Shipped generators: composition-gpt-small, smiles-gpt-small (`make pretrained`).
         """,
         """
-        chemtl generate --model composition-gpt-small --n 1000 --out generated.csv
-        chemtl generate --model composition-gpt-small --n 200 --prefix Li --temperature 0.8 --out li.csv
-        chemtl generate --model smiles-gpt-small --n 1000 --top-p 0.95 --metrics --out mols.csv
-        chemtl generate --model models/comp-gpt --n 500 --condition band_gap=2.0 --out gap2.csv
+        chemtl pretrain --data inorganic_corpus --objective causal --size tiny --max-steps 300 \\
+            --condition band_gap:matbench_expt_gap --bins 4 --out models/comp-gpt
+        chemtl generate --model models/comp-gpt --n 1000 --out generated.csv
+        chemtl generate --model models/comp-gpt --n 200 --prefix Li --temperature 0.8 --out li.csv
+        chemtl generate --model models/comp-gpt --n 500 --condition band_gap=2.0 --metrics --out gap2.csv
+        chemtl pretrain --data moses --kind smiles --objective causal --size tiny --max-steps 300 \\
+            --out models/smiles-gpt
+        chemtl generate --model models/smiles-gpt --n 1000 --top-p 0.95 --out mols.csv
         """,
     )
     parser.add_argument(

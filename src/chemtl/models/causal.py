@@ -14,7 +14,7 @@ amount tokens), SMILES and SELFIES the shipped word-level tokenizers. Conditioni
 that keep the sequence a prefix of a grammatical formula (an element after BOS, a condition token
 or an amount; an amount after an element; EOS only after an amount; no element twice; at most
 ``max_elements`` elements, then only EOS), and lets a finished row (EOS or PAD last) emit only
-PAD. With ``max_new_tokens = 2 * max_elements + 1`` every sampled row therefore ends in EOS with a
+PAD or EOS (``generate`` pads finished rows itself; one finite score keeps sampling defined). With ``max_new_tokens = 2 * max_elements + 1`` every sampled row therefore ends in EOS with a
 whole formula.
 """
 
@@ -102,7 +102,7 @@ class CompositionGrammar(LogitsProcessor):
         """A (V,) bool mask of the tokens allowed after ``row`` (the whole sequence so far)."""
         mask = torch.zeros(self.vocab_size, dtype=torch.bool)
         if row and row[-1] in (self.eos, self.pad) and len(row) > 1:
-            mask[self.pad] = True  # finished: generate() pads it anyway
+            mask[[self.pad, self.eos]] = True  # finished: generate() pads it anyway
             return mask
         seen = [t for t in row if t in self.element_set]
         last = row[-1] if row else None

@@ -5,7 +5,9 @@ Every row is sampled from ``[CLS] [condition token] prefix`` with Hugging Face `
 ``derive_seed(seed, "generate", b)``, so the same seed gives the same samples. Compositions are
 decoded under ``chemtl.models.causal.CompositionGrammar``, so every one is a whole formula; each is
 still checked with the chem layer. SMILES are checked with RDKit (invalid ones are kept, with
-``valid`` False); SELFIES are decoded with the selfies library and checked the same way.
+``valid`` False); SELFIES are decoded with the selfies library and checked the same way. The
+special tokens ([PAD], [UNK], [CLS], [MASK]) and condition tokens are never sampled, and EOS not
+as the first new token, so no sample is empty.
 
 Columns of the result: ``sample`` (0..n-1), ``text`` (the decoded string, without the condition
 token), ``valid``, ``canonical`` (the reduced formula or RDKit's canonical SMILES; "" if invalid)
@@ -153,6 +155,11 @@ def generate(
         max_new = int(meta.get("max_length") or loaded.config.n_positions) - len(prompt)
         processors = []
     max_new = min(max_new, loaded.config.n_positions - len(prompt))
+    # never sampled: the structural specials but EOS, [UNK], [MASK] and the condition tokens
+    # (a condition goes only in the prompt); EOS not as the first new token (no empty samples)
+    specials = [tok.pad_token_id, tok.unk_token_id, tok.cls_token_id, tok.mask_token_id]
+    conds = [t for c in (meta.get("conditions") or {}).values() for t in c["tokens"]]
+    suppress = specials + [int(i) for i in tok.convert_tokens_to_ids(conds)]
     if max_new < 1:
         raise GenerationError(f"prefix {prefix!r} leaves no room to generate")
 
@@ -174,6 +181,8 @@ def generate(
                 top_k=top_k or 0,
                 top_p=1.0 if top_p is None else float(top_p),
                 max_new_tokens=max_new,
+                min_new_tokens=1,
+                suppress_tokens=suppress,
                 logits_processor=LogitsProcessorList(processors),
                 bos_token_id=tok.cls_token_id,
                 eos_token_id=tok.sep_token_id,

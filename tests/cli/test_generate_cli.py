@@ -30,7 +30,19 @@ def causal_dir(tmp_path_factory):
 
 def test_generate_writes_the_samples(causal_dir, tmp_path, capsys):
     out = tmp_path / "g.csv"
-    code = main(["generate", "--model", str(causal_dir), "--n", "12", "--condition", "band_gap=1.5", "--out", str(out)])
+    code = main(
+        [
+            "generate",
+            "--model",
+            str(causal_dir),
+            "--n",
+            "12",
+            "--condition",
+            "band_gap=1.5",
+            "--out",
+            str(out),
+        ]
+    )
     assert code == 0
     frame = pd.read_csv(out, keep_default_na=False)
     assert list(frame.columns) == ["sample", "text", "valid", "canonical", "condition"]
@@ -54,7 +66,10 @@ def test_metrics_are_written_beside_the_csv(causal_dir, tmp_path):
     [
         (["--prefix", "Xx"], "prefix 'Xx': unknown element 'Xx'"),
         (["--prefix", "Fe2Fe"], "prefix 'Fe2Fe' is not the start of a formula: element 'Fe' appears twice"),
-        (["--condition", "band_gap=9"], "condition band_gap=9 is outside the learned bins, which span 0 to 4"),
+        (
+            ["--condition", "band_gap=9"],
+            "condition band_gap=9 is outside the learned bins, which span 0 to 4",
+        ),
         (
             ["--condition", "density=1"],
             "condition 'density': the model was not conditioned on it (its conditions: band_gap)",
@@ -92,3 +107,18 @@ def test_a_generator_is_refused_by_the_encoder_verbs(causal_dir, tmp_path, capsy
         f"error: model {str(causal_dir)!r} is a causal generator (GPT-2), not an encoder; use it with "
         "chemtl generate\n"
     )
+
+
+def test_shipped_generators_load_by_name(tmp_path):
+    from chemtl.pipelines.modeldir import is_causal_dir
+    from chemtl.shipped import shipped_models
+
+    names = [n for n in shipped_models() if is_causal_dir(n)]
+    if not names:
+        pytest.skip(
+            "no causal model shipped yet (make pretrained builds composition-gpt-small, smiles-gpt-small)"
+        )
+    for name in names:
+        out = tmp_path / f"{name}.csv"
+        assert main(["generate", "--model", name, "--n", "8", "--out", str(out)]) == 0
+        assert len(pd.read_csv(out)) == 8

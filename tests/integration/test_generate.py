@@ -111,7 +111,9 @@ def test_the_condition_token_moves_the_samples(tmp_path):
     from chemtl.pipelines.generate import generate
 
     labelled = tmp_path / "gaps.csv"
-    rows = [(f, 1.0 + 0.1 * i) for i, f in enumerate(OXIDES)] + [(f, 4.0 + 0.1 * i) for i, f in enumerate(SULFIDES)]
+    rows = [(f, 1.0 + 0.1 * i) for i, f in enumerate(OXIDES)] + [
+        (f, 4.0 + 0.1 * i) for i, f in enumerate(SULFIDES)
+    ]
     # the labelled rows (each 20 times) outnumber the unconditioned corpus (each formula 4 times)
     labelled.write_text("formula,gap\n" + "".join(f"{f},{g}\n" for f, g in rows * 20))
     run = overfit(
@@ -142,7 +144,11 @@ def test_a_causal_directory_loads_for_generate_only(composition_run):
 
     out = composition_run.out_dir
     loaded = load_model_dir(out, causal=True)
-    assert (loaded.kind, loaded.task, type(loaded.tokenizer).__name__) == ("composition", "causal", "FormulaTextTokenizer")
+    assert (loaded.kind, loaded.task, type(loaded.tokenizer).__name__) == (
+        "composition",
+        "causal",
+        "FormulaTextTokenizer",
+    )
     with pytest.raises(WrongModelKindError, match="is a causal generator \\(GPT-2\\), not an encoder"):
         load_model_dir(out)
     assert type(load_model(out)).__name__ == "GPT2LMHeadModel"
@@ -178,8 +184,20 @@ def test_a_killed_causal_run_resumes_to_the_same_weights(tmp_path, runner, cli_m
     corpus = tmp_path / "corpus.txt"
     corpus.write_text("".join(f"{f}\n" for f in (OXIDES + SULFIDES + FORMULAS) * 4))
     labelled = tmp_path / "gaps.csv"
-    labelled.write_text("formula,gap\n" + "".join(f"{f},{i * 0.5}\n" for i, f in enumerate(OXIDES + SULFIDES)))
-    common = ["pretrain", "--corpus", corpus, "--objective", "causal", "--size", "tiny", "--kind", "composition"]
+    labelled.write_text(
+        "formula,gap\n" + "".join(f"{f},{i * 0.5}\n" for i, f in enumerate(OXIDES + SULFIDES))
+    )
+    common = [
+        "pretrain",
+        "--corpus",
+        corpus,
+        "--objective",
+        "causal",
+        "--size",
+        "tiny",
+        "--kind",
+        "composition",
+    ]
     common += ["--condition", f"gap:{labelled}:gap", "--bins", "3", "--epochs", "3", "--batch-size", "8"]
     common += ["--val-rows", "8", "--checkpoint-every", "2", "--warmup-steps", "2", "--no-progress"]
     assert cli_main(*common, "--out", tmp_path / "whole") == 0

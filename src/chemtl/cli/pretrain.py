@@ -154,7 +154,9 @@ def run(args: argparse.Namespace) -> int:
         if args.data:
             raise ChemtlError("give --data (a corpus) or --supervised, not both")
         if args.condition:
-            raise ChemtlError("--condition applies to --objective causal on a --data corpus, not to --supervised")
+            raise ChemtlError(
+                "--condition applies to --objective causal on a --data corpus, not to --supervised"
+            )
         from chemtl.pipelines.pretrain import supervised_pretrain
         from chemtl.training.config import DataConfig
 

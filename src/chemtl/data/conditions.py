@@ -2,8 +2,10 @@
 
 ``--condition NAME:DATASET[:COL] --bins N`` (``PretrainConfig.conditions`` / ``bins``): the
 labelled values of DATASET's target column COL (its registered target by default), NaN rows
-dropped, are cut at their quantiles ``k/N`` (k = 1..N-1) into N bins; bin K is the token
-``[NAME=bK]``. Each labelled row joins the pretraining corpus as ``[NAME=bK]`` followed by its
+dropped, are cut at their quantiles ``k/N`` (k = 1..N-1); bin K holds the values in
+(edge K-1, edge K] (bin 0: up to the first edge) and is the token ``[NAME=bK]``. Tied quantiles
+merge, so a mass of equal values (the zero band gap of every metal) is one bin and there may be
+fewer than N bins (``matbench_expt_gap`` with N=6: edges 0, 1.2, 2.32 eV, so 4 bins). Each labelled row joins the pretraining corpus as ``[NAME=bK]`` followed by its
 input, spread evenly among the corpus rows (in an order drawn from the seed), so the model learns
 both the unconditioned and the conditioned distribution. Rows of the corpus get no token.
 
@@ -50,12 +52,13 @@ def condition_tokens(name: str, n_bins: int) -> list[str]:
 
 
 def quantile_edges(values: np.ndarray, n_bins: int) -> list[float]:
-    return [float(x) for x in np.quantile(values, np.arange(1, n_bins) / n_bins)]
+    """The distinct quantiles ``k/n_bins`` (k = 1..n_bins-1) of ``values``, ascending."""
+    return [float(x) for x in np.unique(np.quantile(values, np.arange(1, n_bins) / n_bins))]
 
 
 def bin_index(edges: Sequence[float], value: float) -> int:
-    """The bin of ``value``: the number of edges at or below it."""
-    return int(np.searchsorted(np.asarray(edges, dtype=np.float64), value, side="right"))
+    """The bin of ``value``: the number of edges strictly below it."""
+    return int(np.searchsorted(np.asarray(edges, dtype=np.float64), value, side="left"))
 
 
 def build_conditions(
@@ -81,14 +84,14 @@ def build_conditions(
         values = values[have]
         inputs = [s for s, h in zip(ds.inputs, have) if h]
         edges = quantile_edges(values, n_bins)
-        tokens = condition_tokens(name, n_bins)
-        bins = np.searchsorted(np.asarray(edges), values, side="right")
+        tokens = condition_tokens(name, len(edges) + 1)
+        bins = np.searchsorted(np.asarray(edges), values, side="left")
         rows += [f"{tokens[int(b)]}{s}" for s, b in zip(inputs, bins)]
         kept[name] = {
             "edges": edges,
             "tokens": tokens,
             "range": [float(values.min()), float(values.max())],
-            "counts": np.bincount(bins, minlength=n_bins).tolist(),
+            "counts": np.bincount(bins, minlength=len(tokens)).tolist(),
             "source": {
                 "dataset": dataset,
                 "column": column or ds.info.get("target_col"),

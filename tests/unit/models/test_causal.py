@@ -20,7 +20,13 @@ VOCAB = TOK.vocab
 def test_condition_tokens_and_config():
     assert condition_tokens("band_gap", 3) == ["[band_gap=b0]", "[band_gap=b1]", "[band_gap=b2]"]
     cfg = causal_config(TOK, "tiny", max_length=40)
-    assert (cfg.model_type, cfg.vocab_size, cfg.n_positions, cfg.n_embd, cfg.n_layer) == ("gpt2", 225, 40, 64, 2)
+    assert (cfg.model_type, cfg.vocab_size, cfg.n_positions, cfg.n_embd, cfg.n_layer) == (
+        "gpt2",
+        225,
+        40,
+        64,
+        2,
+    )
     assert (cfg.bos_token_id, cfg.eos_token_id, cfg.pad_token_id, cfg.kind) == (2, 3, 0, "composition")
     smiles = causal_config(get_tokenizer("smiles"), "small")
     assert (smiles.kind, smiles.n_embd, smiles.n_layer, smiles.n_head) == ("smiles", 256, 4, 4)

@@ -38,7 +38,9 @@ def test_round_trip(formula, tokens, written):
 def test_formulas_the_grammar_cannot_write():
     with pytest.raises(InvalidFormulaError, match=r"'Fe100O' has an amount of 100 in its integer formula"):
         formula_to_tokens("Fe100O")
-    with pytest.raises(InvalidFormulaError, match=r"'Fe0.001O' has no integer formula with a multiplier up to 100"):
+    with pytest.raises(
+        InvalidFormulaError, match=r"'Fe0.001O' has no integer formula with a multiplier up to 100"
+    ):
         formula_to_tokens("Fe0.001O")
 
 

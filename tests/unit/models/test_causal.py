@@ -104,3 +104,14 @@ def test_masked_scores_and_finished_rows():
     assert torch.nonzero(torch.isfinite(out[2])).flatten().tolist() == [PAD, EOS]
     with pytest.raises(ValueError, match="max_elements must be >= 1, got 0"):
         CompositionGrammar(TOK, max_elements=0)
+
+
+def test_smiles_condition_tokens_are_one_token_each():
+    from chemtl.pipelines.pretrain import _causal_tokenizer
+
+    base = get_tokenizer("smiles")
+    tok = _causal_tokenizer("smiles", None, condition_tokens("logp", 2))
+    assert len(tok) == len(base) + 2 and tok.vocab[-2:] == ("[logp=b0]", "[logp=b1]")
+    ids = tok(["[logp=b1]CCO"])["input_ids"].tolist()[0]
+    assert ids == [2, len(base) + 1, *base(["CCO"])["input_ids"].tolist()[0][1:]]
+    assert type(_causal_tokenizer("composition", None, [])).__name__ == "FormulaTextTokenizer"

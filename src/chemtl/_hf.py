@@ -144,6 +144,47 @@ class CompositionTokenizerFast(_ChemtlTokenizerFast):
         return out
 
 
+class FormulaTextTokenizerFast(_ChemtlTokenizerFast):
+    """The causal models' composition tokenizer for transformers: ``Fe2O3`` -> Fe 2 O 3 (words)."""
+
+    @property
+    def chemtl_tokenizer(self):
+        core = self.__dict__.get("_chemtl_core")
+        if core is None:
+            from chemtl.tokenizers.formula_text import FormulaTextTokenizer, formula_text_vocab
+
+            vocab = sorted(self.get_vocab().items(), key=lambda kv: kv[1])
+            conditions = [t for t, _ in vocab[len(formula_text_vocab()) :]]
+            core = FormulaTextTokenizer(conditions, model_max_length=self.model_max_length)
+            self.__dict__["_chemtl_core"] = core
+        return core
+
+    def _decode(
+        self, token_ids, skip_special_tokens: bool = False, clean_up_tokenization_spaces=None, **kwargs
+    ):
+        if isinstance(token_ids, int):
+            token_ids = [token_ids]
+        return self.chemtl_tokenizer.decode(list(token_ids), skip_special_tokens=skip_special_tokens)
+
+    def tokenize(
+        self, text: str, pair: str | None = None, add_special_tokens: bool = False, **kwargs
+    ) -> list[str]:
+        tokens = self.chemtl_tokenizer.tokenize(text)
+        return ["[CLS]", *tokens, "[SEP]"] if add_special_tokens else tokens
+
+    def _encode_plus(
+        self, text, text_pair=None, *args, return_tensors=None, is_split_into_words=False, **kwargs
+    ):
+        if text_pair is not None or is_split_into_words:
+            raise TokenizationError("formula-text tokenizers take formulas: no pairs or pre-split words")
+        batched = isinstance(text, list | tuple)
+        formulas = list(text) if batched else [text]
+        words = [" ".join(self.chemtl_tokenizer.tokenize(f)) for f in formulas]
+        return super()._encode_plus(
+            words if batched else words[0], None, *args, return_tensors=return_tensors, **kwargs
+        )
+
+
 def _to_batch(data: dict[str, Any], return_tensors, batched: bool) -> BatchEncoding:
     fractions = data.pop("fractions")
     batch = BatchEncoding(
@@ -163,7 +204,8 @@ def _to_batch(data: dict[str, Any], return_tensors, batched: bool) -> BatchEncod
 
 
 HF_CLASSES = {
-    cls.__name__: cls for cls in (CompositionTokenizerFast, SmilesTokenizerFast, SelfiesTokenizerFast)
+    cls.__name__: cls
+    for cls in (CompositionTokenizerFast, SmilesTokenizerFast, SelfiesTokenizerFast, FormulaTextTokenizerFast)
 }
 
 
@@ -182,7 +224,12 @@ def register_auto_classes() -> None:
     register_auto_config()
     # One config key can map to one default class; tokenizer_config.json names the exact class,
     # which is how all three are found. Registering each puts its name in transformers' registry.
-    for cls in (CompositionTokenizerFast, SelfiesTokenizerFast, SmilesTokenizerFast):
+    for cls in (
+        CompositionTokenizerFast,
+        SelfiesTokenizerFast,
+        SmilesTokenizerFast,
+        FormulaTextTokenizerFast,
+    ):
         AutoTokenizer.register(ChemtlConfig, tokenizer_class=cls, exist_ok=True)
 
 

@@ -66,7 +66,10 @@ def _source_rows(run_config: dict, metrics: dict, data: dict) -> tuple[str, list
     """What the model learned from: a one-line description and the card's rows about its data."""
     if run_config.get("run") != "supervised_pretrain":
         objectives = " + ".join(metrics.get("objectives") or ["mlm"])
-        return f"pretrained with {objectives} ({metrics.get('mask', '-')} masking)", [
+        how = f"pretrained with {objectives} ({metrics.get('mask', '-')} masking)"
+        if metrics.get("objectives") == ["causal"]:
+            how = "trained on next-token prediction (causal language model)"
+        return how, [
             (
                 "corpus",
                 f"{data.get('name')} ("
@@ -169,12 +172,27 @@ def package_model(
         ("versions", ", ".join(f"{k} {v}" for k, v in manifest.get("versions", {}).items())),
         ("git commit", manifest.get("git_commit")),
     ]
+    causal = meta.get("task") == "causal"
+    for cname, c in (meta.get("conditions") or {}).items() if causal else ():
+        src = c["source"]
+        rows.insert(
+            len(data_rows),
+            (
+                f"condition `{cname}`",
+                f"{len(c['tokens'])} quantile bins of `{src['dataset']}:{src['column']}` ({src['rows']} rows), "
+                f"edges {', '.join(f'{e:.4g}' for e in c['edges'])}",
+            ),
+        )
     table = "\n".join(f"| {label} | {value} |" for label, value in rows)
     extra = "" if notes is None else "\n" + Path(notes).read_text().strip() + "\n"
+    what, use = "encoder", f'`chemtl.load_model("{name}")` or `--model {name}` on any verb'
+    if causal:
+        what = "generator (Hugging Face GPT-2)"
+        use = f'`chemtl generate --model {name}` or `chemtl.load_model("{name}")` (a `GPT2LMHeadModel`)'
     card = f"""# {name}
 
-A chemtl {meta.get("kind", config["model"]["kind"])} encoder, size `{config["model"]["size"]}`, {how}.
-Load it offline with `chemtl.load_model("{name}")` or `--model {name}` on any verb.
+A chemtl {meta.get("kind", config["model"]["kind"])} {what}, size `{config["model"]["size"]}`, {how}.
+Load it offline with {use}.
 
 | | |
 |---|---|

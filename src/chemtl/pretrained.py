@@ -14,12 +14,20 @@ from chemtl.shipped import MODELS_PACKAGE, resolve_model_dir, shipped_models
 
 
 def load_model(name_or_path: str | os.PathLike):
-    """The encoder of a shipped or saved chemtl model (``ChemtlModel``, weights from safetensors).
+    """The encoder of a shipped or saved chemtl model (``ChemtlModel``, weights from safetensors);
+    for a causal generator (``composition-gpt-small``, ...) its ``GPT2LMHeadModel``.
 
     Its tokenizer: ``chemtl.load_tokenizer(resolve_model_dir(name_or_path))``.
     """
     from chemtl.models import ChemtlModel
-    from chemtl.pipelines.modeldir import load_model_dir, quiet_transformers
+    from chemtl.pipelines.modeldir import is_causal_dir, load_model_dir, quiet_transformers
+
+    if is_causal_dir(name_or_path):
+        from transformers import GPT2LMHeadModel
+
+        loaded = load_model_dir(resolve_model_dir(name_or_path), causal=True)
+        quiet_transformers()
+        return GPT2LMHeadModel.from_pretrained(loaded.path, use_safetensors=True).eval()
 
     loaded = load_model_dir(resolve_model_dir(name_or_path))  # refuses pickles, checks the tokenizer
     quiet_transformers()

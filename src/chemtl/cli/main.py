@@ -31,6 +31,7 @@ VERBS = (
     "select",
     "compare",
     "fewshot",
+    "generate",
     "benchmark",
     "demo",
 )

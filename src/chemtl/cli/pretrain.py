@@ -21,6 +21,10 @@ def register(subparsers) -> None:
         grow with its size. --objective mlm (masked tokens; for compositions also their
         amounts), contrastive (NT-Xent between two augmented views) or mlm,contrastive
         (summed). --mask random | element-group (compositions) | span (SMILES).
+        --objective causal trains a GPT-2 generator instead (sizes tiny, small) for
+        `chemtl generate`; compositions are written as element and amount tokens ("Fe 2 O 3").
+        --condition NAME:DATASET[:COL] --bins N adds property-bin tokens learned from a labelled
+        set (quantile bins of COL; its rows join the corpus behind their bin's token).
 
         --supervised DATASET[:TARGET],... instead runs multi-task regression on labelled
         sources (e.g. band gap and formation energy) as an intermediate stage, starting from
@@ -36,6 +40,8 @@ def register(subparsers) -> None:
         chemtl pretrain --data moses --kind smiles --size small --mask span --max-steps 20000 \\
             --out models/smiles-mlm
         chemtl pretrain --data moses --kind smiles --objective mlm,contrastive --limit 100000 --out models/smiles-mc
+        chemtl pretrain --data inorganic_corpus --objective causal --size small --max-steps 3000 \\
+            --condition band_gap:matbench_expt_gap --bins 4 --out models/comp-gpt
         chemtl datasets export matbench_expt_gap --out gaps.csv
         chemtl pretrain --data gaps.csv --kind composition --size tiny --max-steps 100 --out models/t
         chemtl pretrain --data gaps.csv --kind composition --size tiny --max-steps 100 --out models/t --resume
@@ -89,7 +95,16 @@ def register(subparsers) -> None:
         "--tokenizer", metavar="DIR", help="a saved chemtl tokenizer instead of the shipped default"
     )
     obj = parser.add_argument_group("objective")
-    obj.add_argument("--objective", default="mlm", help="mlm, contrastive or mlm,contrastive (default mlm)")
+    obj.add_argument(
+        "--objective", default="mlm", help="mlm, contrastive, mlm,contrastive or causal (default mlm)"
+    )
+    obj.add_argument(
+        "--condition",
+        action="append",
+        metavar="NAME:DATASET[:COL]",
+        help="causal: condition on bins of this labelled column (repeatable; COL: the dataset's target)",
+    )
+    obj.add_argument("--bins", type=int, default=4, help="causal: quantile bins per condition (default 4)")
     obj.add_argument("--mask", choices=("random", "element-group", "span"), default="random")
     obj.add_argument("--mask-prob", type=float, default=0.15, help="share of tokens masked (default 0.15)")
     obj.add_argument("--contrastive-weight", type=float, default=1.0)
@@ -138,6 +153,10 @@ def run(args: argparse.Namespace) -> int:
     if args.supervised:
         if args.data:
             raise ChemtlError("give --data (a corpus) or --supervised, not both")
+        if args.condition:
+            raise ChemtlError(
+                "--condition applies to --objective causal on a --data corpus, not to --supervised"
+            )
         from chemtl.pipelines.pretrain import supervised_pretrain
         from chemtl.training.config import DataConfig
 
@@ -171,6 +190,8 @@ def run(args: argparse.Namespace) -> int:
             temperature=args.temperature,
             max_length=args.max_length,
             val_rows=args.val_rows,
+            conditions=tuple(args.condition or ()),
+            bins=args.bins,
         )
         result = pretrain(
             args.data,

@@ -5,6 +5,8 @@
   (``input_ids``, ``attention_mask``, [``fractions``], ``labels``, [``fraction_labels``]).
 - ``ContrastiveCollator``: two augmented views of each item -> ``input_ids`` ... and ``view2_*``
   (optionally the first view masked too, for the summed objective of ``ChemtlForPretraining``).
+- ``CausalLMCollator``: strings -> next-token batches of a causal model (``input_ids``,
+  ``attention_mask``, ``labels`` = the ids with -100 on padding; the model shifts them itself).
 - View functions for compositions: ``perturb_fractions`` (small relative change of the amounts) and
   ``substitute_elements`` (one element swapped for another of its periodic group); SMILES views are
   randomised SMILES (``chemtl.chem.smiles.randomize_smiles``), SELFIES views the SELFIES of those.
@@ -475,8 +477,26 @@ class ContrastiveCollator:
         return {**view1, **{f"view2_{key}": value for key, value in view2.items()}}
 
 
+class CausalLMCollator:
+    """Strings -> ``[CLS] tokens [SEP]`` batches whose labels are the ids (-100 on padding).
+
+    No randomness: the same rows always give the same batch (``seed`` is accepted for the
+    collators' common signature).
+    """
+
+    def __init__(self, tokenizer: Callable[..., Any], seed: int = 0) -> None:
+        self.tokenizer = tokenizer
+
+    def __call__(self, strings: Sequence[str]) -> dict[str, torch.Tensor]:
+        batch = _tokenize(self.tokenizer, strings)
+        batch.pop("fractions", None)
+        batch["labels"] = batch["input_ids"].masked_fill(batch["attention_mask"] == 0, -100)
+        return batch
+
+
 __all__ = [
     "SUBSTITUTION_POOL",
+    "CausalLMCollator",
     "ContrastiveCollator",
     "MaskedLMCollator",
     "MaskingOptions",

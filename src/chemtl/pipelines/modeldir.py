@@ -2,7 +2,8 @@
 
 Layout::
 
-    config.json             Hugging Face config (model_type "chemtl")
+    config.json             Hugging Face config (model_type "chemtl"; "gpt2" for a causal
+                            generator, whose chemtl.json says "task": "causal")
     model.safetensors       the weights; never a pickle
     tokenizer.json, tokenizer_config.json, special_tokens_map.json
     chemtl.json             what the model carries: kind, task, target column(s) and the
@@ -96,11 +97,33 @@ def read_meta(path: str | os.PathLike) -> dict[str, Any]:
     return meta
 
 
-def load_model_dir(path: str | os.PathLike, tokenizer: Any | None = None) -> LoadedModel:
+CAUSAL_MODEL_TYPE = "gpt2"  # transformers' GPT2Config.model_type
+
+
+class WrongModelKindError(ModelDirError):
+    """A model of the wrong kind for the verb: an encoder where a generator is needed, or back."""
+
+
+def is_causal_dir(path: str | os.PathLike) -> bool:
+    """True for a causal generator's directory (config.json model_type gpt2, chemtl.json task
+    causal); reads only those two files."""
+    d = resolve_model_dir(path)
+    try:
+        raw = json.loads((d / "config.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return False
+    return raw.get("model_type") == CAUSAL_MODEL_TYPE and read_meta(d).get("task") == "causal"
+
+
+def load_model_dir(
+    path: str | os.PathLike, tokenizer: Any | None = None, *, causal: bool = False
+) -> LoadedModel:
     """Read a model directory (or shipped model name)'s config, tokenizer and meta; weights are
     checked, not loaded.
 
-    ``tokenizer`` replaces the directory's own (it must still fit the model).
+    ``tokenizer`` replaces the directory's own (it must still fit the model). ``causal``: the verb
+    needs a causal generator (``chemtl generate``); without it the directory must hold a chemtl
+    encoder. Either way a model of the other kind is a one-line ``WrongModelKindError``.
     """
     from chemtl.models import ChemtlConfig
 
@@ -115,11 +138,28 @@ def load_model_dir(path: str | os.PathLike, tokenizer: Any | None = None) -> Loa
         raw = json.loads((d / "config.json").read_text(encoding="utf-8"))
     except (OSError, ValueError) as exc:
         raise ModelDirError(f"{d / 'config.json'}: unreadable ({exc})") from None
-    if raw.get("model_type") != ChemtlConfig.model_type:
-        raise ModelDirError(
-            f"model directory {str(d)!r} holds a {raw.get('model_type')!r} model, not a chemtl one"
+    model_type = raw.get("model_type")
+    meta = read_meta(d)
+    is_causal = model_type == CAUSAL_MODEL_TYPE and meta.get("task") == "causal"
+    if causal and not is_causal:
+        what = "a chemtl encoder" if model_type == ChemtlConfig.model_type else f"a {model_type!r} model"
+        raise WrongModelKindError(
+            f"model {os.fspath(path)!r} is {what}, not a causal generator; chemtl generate needs a model "
+            "trained with `chemtl pretrain --objective causal`"
         )
-    config = ChemtlConfig.from_pretrained(d)
+    if is_causal and not causal:
+        raise WrongModelKindError(
+            f"model {os.fspath(path)!r} is a causal generator (GPT-2), not an encoder; use it with "
+            "chemtl generate"
+        )
+    if is_causal:
+        from transformers import GPT2Config
+
+        config = GPT2Config.from_pretrained(d)
+    elif model_type != ChemtlConfig.model_type:
+        raise ModelDirError(f"model directory {str(d)!r} holds a {model_type!r} model, not a chemtl one")
+    else:
+        config = ChemtlConfig.from_pretrained(d)
     if tokenizer is None:
         from chemtl.tokenizers import load_tokenizer
 
@@ -127,7 +167,7 @@ def load_model_dir(path: str | os.PathLike, tokenizer: Any | None = None) -> Loa
             raise ModelDirError(f"model directory {str(d)!r} has no tokenizer (tokenizer_config.json)")
         tokenizer = load_tokenizer(d)
     check_tokenizer(tokenizer, config, str(d))
-    return LoadedModel(d, config, tokenizer, read_meta(d))
+    return LoadedModel(d, config, tokenizer, meta)
 
 
 def make_meta(**fields: Any) -> dict[str, Any]:

@@ -1,7 +1,11 @@
 """``pretrain``: an unlabelled corpus -> a pretrained encoder directory.
 
 Objectives (``PretrainConfig.objectives``): masked tokens (with the composition amount loss),
-NT-Xent between two augmented views, or both summed. The corpus streams through a bounded
+NT-Xent between two augmented views, or both summed; or ``causal``: a GPT-2 generator
+(``chemtl.models.causal``) trained on next tokens, compositions in the formula-text grammar
+(``chemtl.tokenizers.formula_text``; a formula the grammar cannot write is skipped and counted),
+optionally with property-bin condition tokens learned from labelled sets
+(``chemtl.data.conditions``). Every objective runs on the same engine, stream and checkpoints. The corpus streams through a bounded
 shuffle buffer, so memory does not grow with its size; the first rows (``val_rows``, at most a
 tenth of the corpus) are held out for the validation loss.
 
@@ -68,6 +72,7 @@ class PretrainCollate:
     def __init__(self, kind: str, tokenizer: Any, config: PretrainConfig) -> None:
         from chemtl.data.collate import MaskingOptions
 
+        self.causal = config.objectives == ("causal",)
         self.kind = kind
         self.tokenizer = TruncatingTokenizer(tokenizer, config.max_length)
         self.config = config
@@ -81,8 +86,10 @@ class PretrainCollate:
         self.skipped = 0
 
     def make(self, seed: int):
-        from chemtl.data.collate import ContrastiveCollator, MaskedLMCollator
+        from chemtl.data.collate import CausalLMCollator, ContrastiveCollator, MaskedLMCollator
 
+        if self.causal:
+            return CausalLMCollator(self.tokenizer, seed=seed)
         if "contrastive" in self.config.objectives:
             return ContrastiveCollator(self.kind, self.tokenizer, masking=self.masking, seed=seed)
         return MaskedLMCollator(self.kind, self.tokenizer, masking=self.masking, seed=seed)
@@ -103,10 +110,36 @@ class PretrainCollate:
             return self.make(seed)(good)
 
 
+def _causal_tokenizer(kind: str, tokenizer_dir: str | Path | None, conditions: list[str]):
+    """The causal model's tokenizer: the formula-text grammar for compositions, the saved or shipped
+    word-level tokenizer for SMILES/SELFIES; the condition tokens after its vocabulary."""
+    from chemtl.tokenizers import get_tokenizer, load_tokenizer, tokenizer_class
+    from chemtl.tokenizers.formula_text import FormulaTextTokenizer
+
+    if kind == "composition":
+        if tokenizer_dir is not None:
+            raise ChemtlError("a causal composition model uses the formula-text grammar; drop --tokenizer")
+        return FormulaTextTokenizer(conditions)
+    base = load_tokenizer(tokenizer_dir) if tokenizer_dir is not None else get_tokenizer(kind)
+    clash = [t for t in conditions if t in base.get_vocab()]
+    if clash:
+        raise ChemtlError(f"condition token {clash[0]!r} is already in the {kind} vocabulary")
+    return tokenizer_class(kind)([*base.vocab, *conditions], model_max_length=base.model_max_length)
+
+
 def _pretraining_model(
-    model_cfg: ModelConfig, config: PretrainConfig, vocab_size: int, init_from: str | None
+    model_cfg: ModelConfig, config: PretrainConfig, vocab_size: int, init_from: str | None, tokenizer=None
 ):
     from chemtl.models import ChemtlConfig, ChemtlForMaskedLM, ChemtlForPretraining
+
+    if config.objectives == ("causal",):
+        from chemtl.models.causal import causal_config, causal_model
+
+        if init_from is not None:
+            raise ChemtlError("--init is not supported with --objective causal (a generator starts afresh)")
+        return causal_model(
+            causal_config(tokenizer, model_cfg.size, max_length=config.max_length, **model_cfg.overrides)
+        )
 
     cls = ChemtlForPretraining if "contrastive" in config.objectives else ChemtlForMaskedLM
     heads = {
@@ -170,7 +203,15 @@ def pretrain(
     seed_run(train.seed, train.deterministic)
 
     kind = model.kind
-    if init_from is not None:
+    causal = config.objectives == ("causal",)
+    conditioned, conditions = [], {}
+    if causal:
+        from chemtl.data.conditions import build_conditions
+
+        conditioned, conditions = build_conditions(config.conditions, config.bins, kind, train.seed)
+        tokens = [t for c in conditions.values() for t in c["tokens"]]
+        tokenizer = _causal_tokenizer(kind, tokenizer_dir, tokens)
+    elif init_from is not None:
         source = load_model_dir(init_from)  # a shipped model's name or a directory
         kind, tokenizer, init_from = source.kind, source.tokenizer, source.path
     elif tokenizer_dir is not None:
@@ -185,6 +226,16 @@ def pretrain(
     if corpus_obj.kind != kind:
         raise DataError(
             f"corpus {corpus!r} holds {corpus_obj.kind} inputs but the model reads {kind} (--kind)"
+        )
+    if conditioned:
+        from dataclasses import replace
+
+        from chemtl.data.conditions import mixed_rows
+
+        info = {**corpus_obj.info, "conditioned_rows": len(conditioned)}
+        opened = mixed_rows(corpus_obj.open_rows, corpus_obj.n_rows, conditioned)
+        corpus_obj = replace(
+            corpus_obj, n_rows=corpus_obj.n_rows + len(conditioned), open_rows=opened, info=info
         )
     collate = PretrainCollate(kind, tokenizer, config)
 
@@ -207,7 +258,9 @@ def pretrain(
         "train": train.to_dict(),
         "pretrain": config.to_dict(),
     }
-    net = _pretraining_model(model, config, len(tokenizer), None if init_from is None else str(init_from))
+    net = _pretraining_model(
+        model, config, len(tokenizer), None if init_from is None else str(init_from), tokenizer
+    )
     check_tokenizer(tokenizer, net.config, "pretraining")
     if rank0:
         prepare_run_dir(out, run_config, resume=resume, overwrite=overwrite)
@@ -226,8 +279,13 @@ def pretrain(
     from chemtl.transfer import parameter_groups
 
     # no weight decay on biases, norms and embedding tables (rows of rare tokens would shrink)
-    groups = parameter_groups(net, train.lr, None, 1.0, train.weight_decay)
-    parts = ("mlm_loss", "amount_loss", "contrastive_loss")
+    if causal:
+        from chemtl.models.causal import causal_parameter_groups
+
+        groups = causal_parameter_groups(net, train.lr, train.weight_decay)
+    else:
+        groups = parameter_groups(net, train.lr, None, 1.0, train.weight_decay)
+    parts = () if causal else ("mlm_loss", "amount_loss", "contrastive_loss")
     module = TaskModule(net, ModelLoss(parts), train, groups)
     result = fit(module, train_loader, val_loader, train, out, resume=resume)
     if not result.is_global_zero:
@@ -237,19 +295,25 @@ def pretrain(
     net.eval()
     meta = make_meta(
         kind=kind,
-        task=None,
+        task="causal" if causal else None,
         objectives=list(config.objectives),
-        mask=config.mask,
+        mask=None if causal else config.mask,
         corpus=corpus,
         max_length=config.max_length,
         source=None if init_from is None else str(init_from),
+        **(
+            {"grammar": "formula_text" if kind == "composition" else None, "conditions": conditions}
+            if causal
+            else {}
+        ),
     )
     metrics = {
         "run": "pretrain",
         "objectives": list(config.objectives),
-        "mask": config.mask,
+        "mask": None if causal else config.mask,
         "corpus": corpus,
         "corpus_rows": corpus_obj.n_rows,
+        **({"conditioned_rows": len(conditioned)} if causal else {}),
         "n_train": n_train,
         "n_val": n_val,
         "seed": train.seed,

@@ -32,6 +32,7 @@ _LAZY = {
     "TokenizedBatch": "chemtl.tokenizers.base",
     "SPECIAL_TOKENS": "chemtl.tokenizers.base",
     "CompositionTokenizer": "chemtl.tokenizers.composition",
+    "FormulaTextTokenizer": "chemtl.tokenizers.formula_text",
     "SmilesTokenizer": "chemtl.tokenizers.smiles",
     "SelfiesTokenizer": "chemtl.tokenizers.selfies",
     "build_vocab": "chemtl.tokenizers.vocab",
@@ -42,6 +43,7 @@ __all__ = [
     "KINDS",
     "BaseTokenizer",
     "CompositionTokenizer",
+    "FormulaTextTokenizer",
     "SPECIAL_TOKENS",
     "SelfiesTokenizer",
     "SmilesTokenizer",
@@ -91,6 +93,8 @@ def load_tokenizer(directory: str | os.PathLike) -> BaseTokenizer:
     from chemtl.tokenizers.base import read_saved
 
     config, _ = read_saved(directory)
+    if config.get("chemtl_tokenizer") == "formula_text":  # the causal models' composition grammar
+        return __getattr__("FormulaTextTokenizer").from_pretrained(directory)
     kind = config.get("chemtl_kind")
     if kind not in KINDS:
         raise TokenizationError(

@@ -26,7 +26,7 @@ TASKS = ("regression", "classification")
 PRECISIONS = ("32", "bf16-mixed")
 ACCELERATORS = ("cpu", "gpu", "auto")
 SCHEDULERS = ("constant", "linear", "cosine")
-OBJECTIVES = ("mlm", "contrastive")
+OBJECTIVES = ("mlm", "contrastive", "causal")
 MASKINGS = ("random", "element-group", "span")
 
 
@@ -234,6 +234,11 @@ class PretrainConfig(_JsonConfig):
     weighted by ``contrastive_weight``). ``mask``: ``random`` tokens, whole ``element-group``s
     (compositions) or ``span``s (SMILES). ``val_rows`` rows at the head of the corpus are held out
     for the validation loss; the rest stream through training.
+
+    ``("causal",)`` (alone) trains a GPT-2 generator instead of an encoder (``mask`` unused).
+    ``conditions``: with it, ``NAME:DATASET[:COL]`` specs of labelled sets whose values are cut
+    into ``bins`` quantile bins; each labelled row joins the corpus behind its bin's token
+    ``[NAME=bK]`` (see ``chemtl.data.conditions``).
     """
 
     objectives: tuple[str, ...] = ("mlm",)
@@ -243,7 +248,9 @@ class PretrainConfig(_JsonConfig):
     temperature: float = 0.1
     max_length: int = 128
     val_rows: int = 1000
-    _tuple_fields = ("objectives",)
+    conditions: tuple[str, ...] = ()
+    bins: int = 4
+    _tuple_fields = ("objectives", "conditions")
 
     def __post_init__(self) -> None:
         if isinstance(self.objectives, str):
@@ -256,6 +263,21 @@ class PretrainConfig(_JsonConfig):
             _check_choice("objective", o, OBJECTIVES)
         if len(set(objectives)) != len(objectives):
             raise ConfigError(f"objective repeated in {','.join(objectives)!r}")
+        if "causal" in objectives and len(objectives) > 1:
+            raise ConfigError(
+                f"objective causal trains a generator and cannot be combined: {','.join(objectives)!r}"
+            )
+        object.__setattr__(self, "conditions", tuple(self.conditions))
+        if self.conditions:
+            from chemtl.data.conditions import parse_condition_spec
+
+            if objectives != ("causal",):
+                raise ConfigError("conditions need the causal objective (--objective causal)")
+            names = [parse_condition_spec(c)[0] for c in self.conditions]
+            if len(set(names)) != len(names):
+                raise ConfigError(f"condition name repeated in {', '.join(self.conditions)!r}")
+        if not isinstance(self.bins, int) or isinstance(self.bins, bool) or not 2 <= self.bins <= 100:
+            raise ConfigError(f"bins must be an integer from 2 to 100, got {self.bins!r}")
         _check_choice("mask", self.mask, MASKINGS)
         if not 0 < self.mask_prob < 1:
             raise ConfigError(f"mask_prob must be in (0, 1), got {self.mask_prob!r}")

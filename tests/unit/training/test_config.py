@@ -34,7 +34,10 @@ def test_round_trip_through_json(tmp_path):
             "kind 'protein' is not one of composition, smiles, selfies",
         ),
         (lambda: ModelConfig(kind="dna"), "kind 'dna' is not one of composition, smiles, selfies"),
-        (lambda: PretrainConfig(objectives="mlm,gan"), "objective 'gan' is not one of mlm, contrastive"),
+        (
+            lambda: PretrainConfig(objectives="mlm,gan"),
+            "objective 'gan' is not one of mlm, contrastive, causal",
+        ),
         (lambda: PretrainConfig(mask="blocks"), "mask 'blocks' is not one of random, element-group, span"),
     ],
 )
@@ -74,3 +77,27 @@ def test_data_config_selection_round_trips():
     assert DataConfig.from_dict(cfg.to_dict()) == cfg
     assert (cfg.select, cfg.select_n) == ("kmeans", 16)
     assert DataConfig(dataset="x", split="random").select is None
+
+
+def test_causal_objective_stands_alone_and_takes_conditions():
+
+    config = PretrainConfig(objectives="causal", conditions=["band_gap:matbench_expt_gap"], bins=6)
+    assert (config.objectives, config.conditions, config.bins) == (
+        ("causal",),
+        ("band_gap:matbench_expt_gap",),
+        6,
+    )
+    assert PretrainConfig.from_dict(config.to_dict()) == config
+    for kwargs, message in [
+        (
+            {"objectives": "mlm,causal"},
+            "objective causal trains a generator and cannot be combined: 'mlm,causal'",
+        ),
+        ({"conditions": ("gap:x.csv",)}, "conditions need the causal objective (--objective causal)"),
+        ({"objectives": "causal", "conditions": ("gap",)}, "condition 'gap' is not NAME:DATASET[:COL]"),
+        ({"objectives": "causal", "conditions": ("a:x", "a:y")}, "condition name repeated in 'a:x, a:y'"),
+        ({"objectives": "causal", "bins": 1}, "bins must be an integer from 2 to 100, got 1"),
+    ]:
+        with pytest.raises(ChemtlError) as info:
+            PretrainConfig(**kwargs)
+        assert str(info.value) == message

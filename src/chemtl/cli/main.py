@@ -33,6 +33,7 @@ VERBS = (
     "fewshot",
     "benchmark",
     "demo",
+    "describe",
 )
 
 EXIT_USER_ERROR = 2

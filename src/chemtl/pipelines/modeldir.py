@@ -2,7 +2,8 @@
 
 Layout::
 
-    config.json             Hugging Face config (model_type "chemtl")
+    config.json             Hugging Face config (model_type "chemtl"; "t5" for a describer,
+                            which only `chemtl describe` reads: see ``MODEL_TYPES``)
     model.safetensors       the weights; never a pickle
     tokenizer.json, tokenizer_config.json, special_tokens_map.json
     chemtl.json             what the model carries: kind, task, target column(s) and the
@@ -96,14 +97,22 @@ def read_meta(path: str | os.PathLike) -> dict[str, Any]:
     return meta
 
 
-def load_model_dir(path: str | os.PathLike, tokenizer: Any | None = None) -> LoadedModel:
-    """Read a model directory (or shipped model name)'s config, tokenizer and meta; weights are
-    checked, not loaded.
+# The config.json ``model_type``s chemtl reads, and what each one is (said when a verb is given a
+# type it does not take). Each verb names the types it accepts: the encoder verbs ``ENCODER_TYPES``
+# (``load_model_dir``), `chemtl describe` ``"t5"`` (``chemtl.pipelines.describe``).
+MODEL_TYPES = {
+    "chemtl": "a chemtl encoder",
+    "t5": "a describer: a T5 for `chemtl describe`",
+}
+ENCODER_TYPES = ("chemtl",)
 
-    ``tokenizer`` replaces the directory's own (it must still fit the model).
-    """
-    from chemtl.models import ChemtlConfig
 
+def read_model_config(
+    path: str | os.PathLike, accept: tuple[str, ...] = ENCODER_TYPES, wanted: str = "a chemtl one"
+) -> tuple[Path, dict[str, Any]]:
+    """A model directory (or shipped model name) and its raw config.json, refused (one line, naming
+    the directory and its type) unless its weights are safetensors and its ``model_type`` is one of
+    ``accept``; ``wanted`` says what the verb needs."""
     d = resolve_model_dir(path)  # a shipped model's name, or a directory
     if not d.exists():
         shipped = ", ".join(shipped_models()) or "none"
@@ -115,10 +124,25 @@ def load_model_dir(path: str | os.PathLike, tokenizer: Any | None = None) -> Loa
         raw = json.loads((d / "config.json").read_text(encoding="utf-8"))
     except (OSError, ValueError) as exc:
         raise ModelDirError(f"{d / 'config.json'}: unreadable ({exc})") from None
-    if raw.get("model_type") != ChemtlConfig.model_type:
+    model_type = raw.get("model_type") if isinstance(raw, dict) else None
+    if model_type not in accept:
+        what = MODEL_TYPES.get(model_type) if isinstance(model_type, str) else None
         raise ModelDirError(
-            f"model directory {str(d)!r} holds a {raw.get('model_type')!r} model, not a chemtl one"
+            f"model directory {str(d)!r} holds a {model_type!r} model{f' ({what})' if what else ''}, "
+            f"not {wanted}"
         )
+    return d, raw
+
+
+def load_model_dir(path: str | os.PathLike, tokenizer: Any | None = None) -> LoadedModel:
+    """Read a model directory (or shipped model name)'s config, tokenizer and meta; weights are
+    checked, not loaded. Only encoders (``ENCODER_TYPES``); a describer is refused by name.
+
+    ``tokenizer`` replaces the directory's own (it must still fit the model).
+    """
+    from chemtl.models import ChemtlConfig
+
+    d, _ = read_model_config(path, ENCODER_TYPES)
     config = ChemtlConfig.from_pretrained(d)
     if tokenizer is None:
         from chemtl.tokenizers import load_tokenizer

@@ -108,7 +108,7 @@ ENCODER_TYPES = ("chemtl",)
 
 
 def read_model_config(
-    path: str | os.PathLike, accept: tuple[str, ...] = ENCODER_TYPES, wanted: str = "a chemtl one"
+    path: str | os.PathLike, accept: tuple[str, ...] = ENCODER_TYPES, wanted: str = "a chemtl encoder"
 ) -> tuple[Path, dict[str, Any]]:
     """A model directory (or shipped model name) and its raw config.json, refused (one line, naming
     the directory and its type) unless its weights are safetensors and its ``model_type`` is one of

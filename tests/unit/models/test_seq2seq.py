@@ -67,7 +67,12 @@ def test_text_tokenizer_round_trips_and_orders_words():
 
 def test_config_and_model():
     config = describer_config(12, "tiny")
-    assert (config.model_type, config.vocab_size, config.d_model, config.num_layers) == ("t5", 12 + 222, 32, 1)
+    assert (config.model_type, config.vocab_size, config.d_model, config.num_layers) == (
+        "t5",
+        12 + 222,
+        32,
+        1,
+    )
     assert (config.pad_token_id, config.eos_token_id, config.decoder_start_token_id) == (0, 2, 0)
     model = new_describer(12, "tiny")
     assert type(model).__name__ == "T5ForConditionalGeneration"

@@ -99,3 +99,22 @@ def test_refusals(describer, tiny_model):
         describe(out, ["Cu", "Xx"])
     with pytest.raises(ChemtlError, match="beams must be an integer >= 1, got 0"):
         describe(out, ["Cu"], beams=0)
+
+
+def test_packaged_describer_keeps_its_vocabulary_and_card(describer, tmp_path):
+    from chemtl.packaging import package_model
+    from chemtl.pipelines.describe import describe
+
+    out, _ = describer
+    shipped = package_model(
+        out, tmp_path / "composition-t5-x", "composition-t5-x", "chemtl describe --train ..."
+    )
+    assert (shipped / "text_tokenizer.json").is_file()
+    card = (shipped / "README.md").read_text()
+    assert card.startswith(
+        "# composition-t5-x\n\nA chemtl composition describer, size `tiny`, trained to describe compositions "
+        "in words (T5, composition to text).\nLoad it offline with `chemtl describe --model composition-t5-x "
+        "FORMULA...`.\n"
+    )
+    assert "| rows trained / validated / steps / epochs | 100 / 0 / 240 / 12 |" in card
+    assert describe(shipped, ["MgO"]) == [PAIRS[2][1]]

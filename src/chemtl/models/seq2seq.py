@@ -37,7 +37,7 @@ TEXT_TOKENIZER_FILE = "text_tokenizer.json"
 # The describer sizes: T5 hyper-parameters (num_layers each for encoder and decoder).
 SIZES: dict[str, dict[str, int]] = {
     "tiny": {"d_model": 32, "d_kv": 16, "d_ff": 64, "num_layers": 1, "num_heads": 2},
-    "small": {"d_model": 192, "d_kv": 32, "d_ff": 512, "num_layers": 3, "num_heads": 6},
+    "small": {"d_model": 128, "d_kv": 32, "d_ff": 512, "num_layers": 3, "num_heads": 4},
 }
 
 

@@ -32,7 +32,7 @@ def register(subparsers) -> None:
         compounds are never trained on (`chemtl benchmark describe` scores them).
         """,
         """
-        chemtl describe --train --out describer --size tiny --limit 2000 --max-steps 200
+        chemtl describe --train --out describer --size tiny --limit 2000 --epochs 6
         chemtl describe --model describer Fe2O3 NaCl Cu
         chemtl describe --model describer --beams 4 --json GaAs
         chemtl describe --model describer --sample --seed 3 TiO2

@@ -25,6 +25,9 @@ SHIPPED_FILES = (
     "manifest.json",
     "train_config.json",
 )
+# Files a shipped model keeps when its run has them: a describer's decoder vocabulary and its
+# generation defaults (chemtl.pipelines.describe).
+OPTIONAL_FILES = ("text_tokenizer.json", "generation_config.json")
 
 
 def _loss_curve(log_csv: Path, png: Path) -> dict[str, float | int | None]:
@@ -64,6 +67,21 @@ def _loss_curve(log_csv: Path, png: Path) -> dict[str, float | int | None]:
 
 def _source_rows(run_config: dict, metrics: dict, data: dict) -> tuple[str, list[tuple[str, str]]]:
     """What the model learned from: a one-line description and the card's rows about its data."""
+    if run_config.get("run") == "describe":
+        return "trained to describe compositions in words (T5, composition to text)", [
+            (
+                "descriptions",
+                f"{data.get('rows')} compounds of "
+                + ", ".join(f"`{s.get('name')}`" for s in (data.get("sources") or {}).values())
+                + f" (split seed {data.get('split_seed')}; test compounds never trained on)",
+            ),
+            (
+                "rows trained / validated / steps / epochs",
+                f"{metrics.get('n_train')} / {metrics.get('n_val')} / {metrics.get('global_step')} / "
+                f"{metrics.get('epochs_run')}",
+            ),
+            ("text vocabulary", f"{metrics.get('text_vocab_size')} words"),
+        ]
     if run_config.get("run") != "supervised_pretrain":
         objectives = " + ".join(metrics.get("objectives") or ["mlm"])
         how = f"pretrained with {objectives} ({metrics.get('mask', '-')} masking)"
@@ -148,6 +166,9 @@ def package_model(
     out.mkdir(parents=True, exist_ok=True)
     for f in SHIPPED_FILES:
         shutil.copyfile(run / f, out / f)
+    for f in OPTIONAL_FILES:
+        if (run / f).is_file():
+            shutil.copyfile(run / f, out / f)
     curve = _loss_curve(run / "logs" / "metrics.csv", out / "loss_curve.png")
     metrics = json.loads((run / "metrics.json").read_text())
     manifest = json.loads((run / "manifest.json").read_text())
@@ -189,6 +210,8 @@ def package_model(
     if causal:
         what = "generator (Hugging Face GPT-2)"
         use = f'`chemtl generate --model {name}` or `chemtl.load_model("{name}")` (a `GPT2LMHeadModel`)'
+    elif meta.get("task") == "describe":
+        what, use = "describer", f"`chemtl describe --model {name} FORMULA...`"
     card = f"""# {name}
 
 A chemtl {meta.get("kind", config["model"]["kind"])} {what}, size `{config["model"]["size"]}`, {how}.

@@ -34,6 +34,7 @@ VERBS = (
     "generate",
     "benchmark",
     "demo",
+    "describe",
 )
 
 EXIT_USER_ERROR = 2

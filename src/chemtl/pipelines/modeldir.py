@@ -3,7 +3,8 @@
 Layout::
 
     config.json             Hugging Face config (model_type "chemtl"; "gpt2" for a causal
-                            generator, whose chemtl.json says "task": "causal")
+                            generator, whose chemtl.json says "task": "causal"; "t5" for a
+                            describer, which only `chemtl describe` reads: see ``MODEL_TYPES``)
     model.safetensors       the weights; never a pickle
     tokenizer.json, tokenizer_config.json, special_tokens_map.json
     chemtl.json             what the model carries: kind, task, target column(s) and the
@@ -99,6 +100,17 @@ def read_meta(path: str | os.PathLike) -> dict[str, Any]:
 
 CAUSAL_MODEL_TYPE = "gpt2"  # transformers' GPT2Config.model_type
 
+# The config.json ``model_type``s chemtl reads, and what each one is (said when a verb is given a
+# type it does not take). Each verb names the types it accepts: the encoder verbs ``ENCODER_TYPES``
+# (``load_model_dir``), `chemtl generate` ``"gpt2"`` (``load_model_dir(causal=True)``), `chemtl
+# describe` ``"t5"`` (``chemtl.pipelines.describe``).
+MODEL_TYPES = {
+    "chemtl": "a chemtl encoder",
+    CAUSAL_MODEL_TYPE: "a causal generator (GPT-2) for `chemtl generate`",
+    "t5": "a describer: a T5 for `chemtl describe`",
+}
+ENCODER_TYPES = ("chemtl",)
+
 
 class WrongModelKindError(ModelDirError):
     """A model of the wrong kind for the verb: an encoder where a generator is needed, or back."""
@@ -115,18 +127,12 @@ def is_causal_dir(path: str | os.PathLike) -> bool:
     return raw.get("model_type") == CAUSAL_MODEL_TYPE and read_meta(d).get("task") == "causal"
 
 
-def load_model_dir(
-    path: str | os.PathLike, tokenizer: Any | None = None, *, causal: bool = False
-) -> LoadedModel:
-    """Read a model directory (or shipped model name)'s config, tokenizer and meta; weights are
-    checked, not loaded.
-
-    ``tokenizer`` replaces the directory's own (it must still fit the model). ``causal``: the verb
-    needs a causal generator (``chemtl generate``); without it the directory must hold a chemtl
-    encoder. Either way a model of the other kind is a one-line ``WrongModelKindError``.
-    """
-    from chemtl.models import ChemtlConfig
-
+def read_model_config(
+    path: str | os.PathLike, accept: tuple[str, ...] = ENCODER_TYPES, wanted: str = "a chemtl encoder"
+) -> tuple[Path, dict[str, Any]]:
+    """A model directory (or shipped model name) and its raw config.json, refused (one line, naming
+    the directory and its type) unless its weights are safetensors and its ``model_type`` is one of
+    ``accept``; ``wanted`` says what the verb needs."""
     d = resolve_model_dir(path)  # a shipped model's name, or a directory
     if not d.exists():
         shipped = ", ".join(shipped_models()) or "none"
@@ -138,6 +144,31 @@ def load_model_dir(
         raw = json.loads((d / "config.json").read_text(encoding="utf-8"))
     except (OSError, ValueError) as exc:
         raise ModelDirError(f"{d / 'config.json'}: unreadable ({exc})") from None
+    model_type = raw.get("model_type") if isinstance(raw, dict) else None
+    if model_type not in accept:
+        what = MODEL_TYPES.get(model_type) if isinstance(model_type, str) else None
+        raise ModelDirError(
+            f"model directory {str(d)!r} holds a {model_type!r} model{f' ({what})' if what else ''}, "
+            f"not {wanted}"
+        )
+    return d, raw
+
+
+def load_model_dir(
+    path: str | os.PathLike, tokenizer: Any | None = None, *, causal: bool = False
+) -> LoadedModel:
+    """Read a model directory (or shipped model name)'s config, tokenizer and meta; weights are
+    checked, not loaded.
+
+    ``tokenizer`` replaces the directory's own (it must still fit the model). ``causal``: the verb
+    needs a causal generator (``chemtl generate``); without it the directory must hold a chemtl
+    encoder. Either way a model of the other kind is a one-line ``WrongModelKindError``; a describer
+    (T5) is refused by name.
+    """
+    from chemtl.models import ChemtlConfig
+
+    wanted = "a causal generator" if causal else "a chemtl encoder"
+    d, raw = read_model_config(path, ENCODER_TYPES + (CAUSAL_MODEL_TYPE,), wanted)
     model_type = raw.get("model_type")
     meta = read_meta(d)
     is_causal = model_type == CAUSAL_MODEL_TYPE and meta.get("task") == "causal"

@@ -36,6 +36,8 @@ RUN_FILES = (
     "prefix_encoder.safetensors",
     "fewshot.json",
     "fewshot_head.safetensors",
+    "text_tokenizer.json",  # a describer's decoder vocabulary
+    "generation_config.json",
 )
 RUN_DIRS = ("checkpoints", "logs", "prompt_adapter")
 

@@ -32,9 +32,9 @@ VERBS = (
     "compare",
     "fewshot",
     "generate",
+    "describe",
     "benchmark",
     "demo",
-    "describe",
 )
 
 EXIT_USER_ERROR = 2

@@ -49,7 +49,15 @@ REPO_ROOT = BENCH_DIR.parent
 RESULTS_ENV = "CHEMTL_BENCH_RESULTS"
 DOCS_ENV = "CHEMTL_BENCH_DOCS"
 # Sections of docs/BENCHMARKS.md come in this order; other results follow alphabetically.
-ORDER = ("matbench_expt_gap", "learning_curve", "molecules", "pretraining_ablation", "fewshot", "speed")
+ORDER = (
+    "matbench_expt_gap",
+    "learning_curve",
+    "molecules",
+    "pretraining_ablation",
+    "fewshot",
+    "generation",
+    "speed",
+)
 VERDICT = {True: "PASS", False: "MISS", None: "NOT MEASURED"}
 
 

@@ -35,7 +35,9 @@ def register(subparsers) -> None:
         50-1000 training rows), molecules (smiles-small vs Chemprop v2 vs RandomForest-on-Morgan
         on ESOL, FreeSolv, Lipophilicity), pretraining_ablation (masking and objective choices),
         fewshot (ProtoNet, linear probe, GP, kNN, RF and fine-tuning on the same N-way K-shot
-        episodes of the meta-test tasks), speed (tokenizers, inference, engine overhead, memory, FLOP rate). --quick makes a smoke
+        episodes of the meta-test tasks), generation (MOSES metrics of smiles-gpt-small, validity,
+        novelty and SMACT of composition-gpt-small, beside MOSES CharRNN and a random baseline),
+        speed (tokenizers, inference, engine overhead, memory, FLOP rate). --quick makes a smoke
         run in seconds that writes NAME.quick.json, gives no PASS/MISS verdicts and stays out
         of the page's targets at a glance. --seeds is a comma-separated list of seed values
         (0,1,2), as on every verb.
@@ -51,6 +53,7 @@ def register(subparsers) -> None:
         chemtl benchmark molecules --model smiles-small --datasets esol,freesolv --seeds 0
         chemtl benchmark speed --quick --results-dir /tmp/res --docs /tmp/BENCHMARKS.md
         chemtl benchmark fewshot --quick --collections composition_tasks
+        chemtl benchmark generation --n 2000 --ref-size 2000 --no-fcd
         """,
     )
     parser.add_argument("name", metavar="NAME", help="the benchmark: speed, matbench_expt_gap, ...")

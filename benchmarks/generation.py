@@ -113,9 +113,15 @@ def parse_models(text: str, resolve: bool) -> list[tuple[str, str, str]]:
         ref = model
         if resolve:
             from chemtl.pipelines.modeldir import read_meta
-            from chemtl.shipped import resolve_model_dir
+            from chemtl.shipped import resolve_model_dir, shipped_models
 
-            ref = str(resolve_model_dir(model))
+            path = resolve_model_dir(model)
+            if not path.is_dir():
+                raise ChemtlError(
+                    f"--models {entry!r}: {model!r} is neither a shipped model "
+                    f"({', '.join(shipped_models()) or 'none'}) nor a model directory"
+                )
+            ref = str(path)
             if not kind:
                 kind = read_meta(ref).get("kind", "")
         if kind not in KINDS:

@@ -99,3 +99,14 @@ def test_bad_models_flag_is_a_one_line_error(capsys, tmp_path):
     _, err = capsys.readouterr()
     assert code == 2
     assert err == "error: --models 'protein=x': kind 'protein' is not one of composition, smiles, selfies\n"
+
+
+def test_unknown_model_is_a_one_line_error(capsys, tmp_path):
+    code = cli_main.main(
+        ["benchmark", "generation", "--models", str(tmp_path / "nope"), "--results-dir", str(tmp_path)]
+    )
+    _, err = capsys.readouterr()
+    assert code == 2 and err.count("\n") == 1
+    assert err.startswith(
+        f"error: --models '{tmp_path / 'nope'}': '{tmp_path / 'nope'}' is neither a shipped model ("
+    )

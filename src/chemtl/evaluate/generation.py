@@ -114,8 +114,8 @@ def tanimoto_matrix(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     fingerprints are similar 1, as in MOSES)."""
     x = np.asarray(a, dtype=np.float32)
     y = np.asarray(b, dtype=np.float32)
-    inter = x @ y.T
-    union = x.sum(1)[:, None] + y.sum(1)[None, :] - inter
+    inter = (x @ y.T).astype(np.float64)  # bit counts: exact in float32, divided in float64
+    union = x.sum(1, dtype=np.float64)[:, None] + y.sum(1, dtype=np.float64)[None, :] - inter
     with np.errstate(invalid="ignore", divide="ignore"):
         sim = inter / union
     sim[union == 0] = 1.0
@@ -130,7 +130,7 @@ def _agg_tanimoto(ref: np.ndarray, gen: np.ndarray, agg: str, p: int = 1) -> flo
         g = gen[i : i + _BLOCK]
         acc = np.zeros(len(g), dtype=np.float64)
         for j in range(0, len(ref), _BLOCK):
-            sim = tanimoto_matrix(ref[j : j + _BLOCK], g).astype(np.float64)
+            sim = tanimoto_matrix(ref[j : j + _BLOCK], g)
             if agg == "max":
                 acc = np.maximum(acc, sim.max(0))
             else:
@@ -313,7 +313,7 @@ def _molecule_metrics(smiles, train, test, test_scaffolds, n_jobs, train_canonic
     gen_scaf = scaffolds(mols)
     fcd_ok = fcd_available() if fcd else "FCD skipped (fcd=False)"
     fcd_model = pgen = None
-    if fcd_ok is None and len(canon) > 1:
+    if fcd_ok is None and len(canon) > 1 and (test is not None or test_scaffolds is not None):
         fcd_model = _fcd_model(n_jobs)
         pgen = fcd_model.precalc(canon)
     for suffix, ref in (("", test), ("/TestSF", test_scaffolds)):
@@ -359,17 +359,35 @@ def _integer_amounts(elements: tuple[str, ...], amounts: tuple[float, ...]) -> d
     return {e: max(1, round(SMACT_SCALE * a / total)) for e, a in zip(elements, amounts)}
 
 
-@cache
-def smact_valid(key: str, include_alloys: bool) -> bool:
-    """``smact.screening.smact_validity`` of a reduced formula (``composition_key``), Pauling test on."""
+def key_composition(key: str, formula: str):
+    """The parsed reduced formula ``key`` of ``formula``; ``formula`` itself parsed when the key does
+    not read back (pymatgen writes a tiny alloy fraction as ``Nb6.2e-05``)."""
+    from chemtl.chem.composition import parse_composition
+    from chemtl.errors import InvalidFormulaError
+
+    try:
+        return parse_composition(key)
+    except InvalidFormulaError:
+        return parse_composition(formula)
+
+
+_SMACT_CACHE: dict[tuple[str, bool], bool] = {}
+
+
+def smact_valid(key: str, include_alloys: bool, formula: str | None = None) -> bool:
+    """``smact.screening.smact_validity`` of a reduced formula (``composition_key`` of ``formula``,
+    which is parsed instead when the key does not read back), Pauling test on; cached by key."""
+    cached = _SMACT_CACHE.get((key, include_alloys))
+    if cached is not None:
+        return cached
     from pymatgen.core import Composition
     from smact.screening import smact_validity
 
-    from chemtl.chem.composition import parse_composition
-
-    parsed = parse_composition(key)
+    parsed = key_composition(key, formula or key)
     comp = Composition(_integer_amounts(parsed.elements, parsed.amounts))
-    return bool(smact_validity(comp, use_pauling_test=True, include_alloys=include_alloys))
+    valid = bool(smact_validity(comp, use_pauling_test=True, include_alloys=include_alloys))
+    _SMACT_CACHE[(key, include_alloys)] = valid
+    return valid
 
 
 def element_set_jaccard(sets: Sequence[frozenset[str]]) -> float | None:
@@ -384,20 +402,25 @@ def element_set_jaccard(sets: Sequence[frozenset[str]]) -> float | None:
         x[row, [index[e] for e in s]] = 1.0
     total = 0.0
     for i in range(0, n, _BLOCK):
-        sim = tanimoto_matrix(x[i : i + _BLOCK], x).astype(np.float64)
+        sim = tanimoto_matrix(x[i : i + _BLOCK], x)
         rows = np.arange(i, min(i + _BLOCK, n))
         sim[rows - i, rows] = 1.0  # a set's distance to itself (0) stays out of the sum
         total += float((1.0 - sim).sum())
     return total / (n * (n - 1))
 
 
-def composition_keys(formulas: Sequence[str]) -> list[str]:
-    """``composition_key`` of each valid formula (invalid ones skipped), cached per process."""
+def valid_with_keys(formulas: Sequence[str]) -> tuple[list[str], list[str]]:
+    """The valid formulas and their ``composition_key`` (cached per process), invalid ones skipped."""
     from chemtl.chem.composition import is_valid_formula
     from chemtl.data.keys import compound_keys
 
     valid = [f for f in formulas if isinstance(f, str) and is_valid_formula(f)]
-    return compound_keys(valid, "composition")
+    return valid, compound_keys(valid, "composition")
+
+
+def composition_keys(formulas: Sequence[str]) -> list[str]:
+    """``composition_key`` of each valid formula (invalid ones skipped), cached per process."""
+    return valid_with_keys(formulas)[1]
 
 
 def composition_metrics(
@@ -413,7 +436,7 @@ def composition_metrics(
     from chemtl.chem.composition import parse_composition
 
     formulas = list(formulas)
-    keys = composition_keys(formulas)
+    valid, keys = valid_with_keys(formulas)
     out: dict[str, Any] = {"n": len(formulas), "n_valid": len(keys)}
     out["validity"] = len(keys) / len(formulas) if formulas else None
     unique = set(keys)
@@ -427,11 +450,11 @@ def composition_metrics(
         labelled_keys = set(composition_keys(labelled))
     if labelled_keys is not None:
         out["in_labelled"] = len(unique & labelled_keys) / len(unique) if unique else None
-    element_sets = [frozenset(parse_composition(k).elements) for k in keys]
+    element_sets = [frozenset(parse_composition(f).elements) for f in valid]
     out["element_set_diversity"] = len(set(element_sets)) / len(keys) if keys else None
     out["element_set_jaccard"] = element_set_jaccard(element_sets)
     for alloys, name in ((True, "smact_valid"), (False, "smact_valid_no_alloys")):
-        out[name] = sum(smact_valid(k, alloys) for k in keys) / len(keys) if keys else None
+        out[name] = sum(smact_valid(k, alloys, f) for k, f in zip(keys, valid)) / len(keys) if keys else None
     out["smact_version"] = smact_version()
     return out
 
@@ -456,13 +479,11 @@ def corpus_statistics(corpus: Sequence[str]) -> dict[str, Any]:
     """What the baseline samples from: the distribution of the number of elements, per number of
     elements the fraction of formulas holding each element, and the distribution of the integer
     amounts (of the formulas whose reduced formula is integer)."""
-    from chemtl.chem.composition import parse_composition
-
     n_elements: Counter = Counter()
     holding: dict[int, Counter] = {}
     amounts: Counter = Counter()
-    for key in composition_keys(corpus):
-        parsed = parse_composition(key)
+    for formula, key in zip(*valid_with_keys(corpus)):
+        parsed = key_composition(key, formula)
         k = len(parsed.elements)
         n_elements[k] += 1
         holding.setdefault(k, Counter()).update(parsed.elements)

@@ -204,6 +204,15 @@ def test_smact_on_salts_and_an_alloy():
     assert (m["smact_valid"], m["smact_valid_no_alloys"]) == (3 / 4, 1 / 4)
 
 
+def test_a_key_that_does_not_read_back_falls_back_to_the_formula():
+    formula = "Fe0.9999312Nb0.0000688"
+    assert composition_key(formula) == "Nb6.9e-05Fe0.999931"  # pymatgen's writing: not a formula here
+    m = gen.composition_metrics([formula, "Fe0.9999312Nb0.0000688C0.1"], train=None, labelled=None)
+    assert m["element_set_jaccard"] == pytest.approx(1 / 3) and m["element_set_diversity"] == 1.0
+    assert (m["smact_valid"], m["smact_valid_no_alloys"]) == (0.5, 0.0)  # the Fe-Nb alloy only
+    assert gen.corpus_statistics([formula, "NaCl"])["amounts"] == Counter({1: 2})
+
+
 def test_smact_scales_fractional_amounts():
     assert gen._integer_amounts(("Na", "Cl"), (1.0, 1.0)) == {"Na": 1, "Cl": 1}
     assert gen._integer_amounts(("Fe", "Ni"), (0.7071, 0.2929)) == {"Fe": 71, "Ni": 29}

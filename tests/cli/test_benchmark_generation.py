@@ -25,7 +25,7 @@ def test_quick_generation_benchmark_with_a_stand_in_sampler(tmp_path):
     module = load_benchmark("generation", benchmarks_dir())
     results, docs = tmp_path / "results", tmp_path / "BENCHMARKS.md"
     out = module.main(
-        ["--quick", "--no-fcd", "--models", "composition=fake-comp,smiles=fake-smiles",
+        ["--quick", "--models", "composition=fake-comp,smiles=fake-smiles",
          "--results-dir", str(results), "--docs", str(docs)],
         sample_fn=stand_in,
     )  # fmt: skip
@@ -54,6 +54,8 @@ def test_quick_generation_benchmark_with_a_stand_in_sampler(tmp_path):
 
     data = r["data"]
     assert data["settings"]["n"] == 64 and data["settings"]["ref_size"] == 200
+    assert data["settings"]["no_fcd"] is True  # a quick run leaves FCD out
+    assert "FCD left out of this run (--no-fcd; always in a quick run)." in r["notes"]
     comp = data["models"]["fake-comp"]["metrics"]
     assert (comp["n"], comp["n_valid"], comp["n_unique"], comp["validity"], comp["uniqueness"]) == (
         64, 48, 3, 0.75, 3 / 48,

@@ -21,7 +21,9 @@ imported:
   charged atom, only C N S O F Cl Br H, no match of the MCF or PAINS SMARTS (on the molecule with
   explicit hydrogens), and a SMILES that reads back;
 - FCD: Frechet ChemNet Distance through ``fcd_torch`` (its ChemNet weights ship in the package;
-  torch 2.13 loads them with ``weights_only=True``, torch's default).
+  torch 2.13 loads them with ``weights_only=True``, torch's default). With fewer than 512
+  molecules on a side the covariance is rank-deficient and fcd_torch's ``scipy.linalg.sqrtm``
+  takes about 12 s per distance here (2 s at full rank).
 
 Each similarity metric is given against ``test`` and, when given, ``test_scaffolds`` (``SNN/TestSF``
 ...). Every denominator is in the result (``n``, ``n_valid``, ``n_unique``).

@@ -35,7 +35,8 @@ labelled datasets on the same denominators as for molecules; element-set diversi
 ``element_set_jaccard`` (the mean Jaccard distance between the element sets of all pairs of valid
 samples, i < j); SMACT validity (``smact.screening.smact_validity``: charge neutrality with the
 Pauling electronegativity test, its default ICSD-24 oxidation states) with ``include_alloys`` True
-(all-metal compositions count as valid, smact's default) and False.
+(all-metal compositions count as valid, smact's default) and False, over the valid samples smact
+can check in reasonable time (``smact_checkable``; ``smact_unchecked`` counts the others).
 """
 
 from __future__ import annotations
@@ -376,17 +377,30 @@ def key_composition(key: str, formula: str):
 _SMACT_CACHE: dict[tuple[str, bool], bool] = {}
 
 
-def smact_valid(key: str, include_alloys: bool, formula: str | None = None) -> bool:
+SMACT_MAX_SPACE = 10**6
+
+
+def smact_checkable(amounts: dict[str, int]) -> bool:
+    """smact enumerates every stoichiometry up to the largest amount for each element: refuse
+    (leave unchecked) a formula where (largest amount) ** (number of elements) > 10^6, which
+    can take minutes (seen on a high-entropy alloy of the corpus)."""
+    return max(amounts.values()) ** len(amounts) <= SMACT_MAX_SPACE
+
+
+def smact_valid(key: str, include_alloys: bool, formula: str | None = None) -> bool | None:
     """``smact.screening.smact_validity`` of a reduced formula (``composition_key`` of ``formula``,
-    which is parsed instead when the key does not read back), Pauling test on; cached by key."""
-    cached = _SMACT_CACHE.get((key, include_alloys))
-    if cached is not None:
-        return cached
+    which is parsed instead when the key does not read back), Pauling test on; cached by key.
+    None when ``smact_checkable`` refuses it."""
+    if (key, include_alloys) in _SMACT_CACHE:
+        return _SMACT_CACHE[(key, include_alloys)]
     from pymatgen.core import Composition
     from smact.screening import smact_validity
 
     parsed = key_composition(key, formula or key)
-    comp = Composition(_integer_amounts(parsed.elements, parsed.amounts))
+    amounts = _integer_amounts(parsed.elements, parsed.amounts)
+    if not smact_checkable(amounts):
+        return None
+    comp = Composition(amounts)
     valid = bool(smact_validity(comp, use_pauling_test=True, include_alloys=include_alloys))
     _SMACT_CACHE[(key, include_alloys)] = valid
     return valid
@@ -456,7 +470,10 @@ def composition_metrics(
     out["element_set_diversity"] = len(set(element_sets)) / len(keys) if keys else None
     out["element_set_jaccard"] = element_set_jaccard(element_sets)
     for alloys, name in ((True, "smact_valid"), (False, "smact_valid_no_alloys")):
-        out[name] = sum(smact_valid(k, alloys, f) for k, f in zip(keys, valid)) / len(keys) if keys else None
+        checks = [smact_valid(k, alloys, f) for k, f in zip(keys, valid)]
+        checked = [c for c in checks if c is not None]
+        out[name] = sum(checked) / len(checked) if checked else None
+    out["smact_unchecked"] = len(keys) - len(checked) if keys else 0  # over the checked ones only
     out["smact_version"] = smact_version()
     return out
 

@@ -213,6 +213,13 @@ def test_a_key_that_does_not_read_back_falls_back_to_the_formula():
     assert gen.corpus_statistics([formula, "NaCl"])["amounts"] == Counter({1: 2})
 
 
+def test_smact_leaves_a_huge_stoichiometry_unchecked():
+    assert gen.smact_checkable({"Na": 1, "Cl": 1}) and gen.smact_checkable({"Fe": 1000, "O": 1000})
+    assert not gen.smact_checkable({"Fe": 40, "Ni": 30, "Co": 20, "Cr": 10})  # 40**4 > 10**6
+    m = gen.composition_metrics(["NaCl", "Fe40Ni30Co20Cr10O7"], train=None, labelled=None)
+    assert (m["smact_valid"], m["smact_valid_no_alloys"], m["smact_unchecked"]) == (1.0, 1.0, 1)
+
+
 def test_smact_scales_fractional_amounts():
     assert gen._integer_amounts(("Na", "Cl"), (1.0, 1.0)) == {"Na": 1, "Cl": 1}
     assert gen._integer_amounts(("Fe", "Ni"), (0.7071, 0.2929)) == {"Fe": 71, "Ni": 29}

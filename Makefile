@@ -46,6 +46,7 @@ bench: install
 		--esol-size 300 --ft-epochs 20 --ft-patience 5
 	$(BIN)/chemtl benchmark fewshot
 	$(BIN)/chemtl benchmark describe --n-test 2000 --n-train 20000 --epochs 10 --patience 3
+	$(BIN)/chemtl benchmark generation
 
 test-slow: install
 	$(BIN)/python -m pytest -m slow

@@ -56,6 +56,7 @@ ORDER = (
     "pretraining_ablation",
     "fewshot",
     "describe",
+    "generation",
     "speed",
 )
 VERDICT = {True: "PASS", False: "MISS", None: "NOT MEASURED"}

@@ -36,7 +36,10 @@ def register(subparsers) -> None:
         on ESOL, FreeSolv, Lipophilicity), pretraining_ablation (masking and objective choices),
         fewshot (ProtoNet, linear probe, GP, kNN, RF and fine-tuning on the same N-way K-shot
         episodes of the meta-test tasks), describe (a T5 describer's text read back: band-gap
-        MAE and metal accuracy beside regression and classification heads, BLEU, ROUGE-L), speed (tokenizers, inference, engine overhead, memory, FLOP rate). --quick makes a smoke
+        MAE and metal accuracy beside regression and classification heads, BLEU, ROUGE-L),
+        generation (MOSES metrics of smiles-gpt-small, validity, novelty and SMACT of
+        composition-gpt-small, beside MOSES CharRNN and a random baseline), speed (tokenizers,
+        inference, engine overhead, memory, FLOP rate). --quick makes a smoke
         run in seconds that writes NAME.quick.json, gives no PASS/MISS verdicts and stays out
         of the page's targets at a glance. --seeds is a comma-separated list of seed values
         (0,1,2), as on every verb.
@@ -53,6 +56,7 @@ def register(subparsers) -> None:
         chemtl benchmark speed --quick --results-dir /tmp/res --docs /tmp/BENCHMARKS.md
         chemtl benchmark fewshot --quick --collections composition_tasks
         chemtl benchmark describe --n-test 2000 --n-train 20000
+        chemtl benchmark generation --n 2000 --ref-size 2000 --no-fcd
         """,
     )
     parser.add_argument("name", metavar="NAME", help="the benchmark: speed, matbench_expt_gap, ...")

@@ -154,11 +154,25 @@ def load_data(args: argparse.Namespace):
         skipped_path=args.skipped_out,
         limit=args.limit,
     )
-    if ds.info.get("skipped"):
-        sys.stderr.write(
-            f"skipped {ds.info['skipped']} invalid row(s); listed in {ds.info['skipped_path']}\n"
-        )
+    report_rows(ds.info)
     return ds
+
+
+def report_rows(info: dict, notes=()) -> None:
+    """On stderr: how many invalid rows --skip-invalid left out (and where they are listed), and
+    the pipeline's notes about the table."""
+    if info.get("skipped"):
+        sys.stderr.write(f"skipped {info['skipped']} invalid row(s); listed in {info['skipped_path']}\n")
+    for note in notes:
+        sys.stderr.write(f"note: {note}\n")
+
+
+def write_table(table, out: str) -> None:
+    """A result table as csv at ``out``, atomically (nothing half-written), floats to 10 digits."""
+    from chemtl.atomic import atomic_open
+
+    with atomic_open(out, "w", encoding="utf-8", newline="") as handle:
+        table.to_csv(handle, index=False, float_format="%.10g")
 
 
 def add_strategy_options(group) -> None:

@@ -13,7 +13,14 @@ import argparse
 import sys
 import textwrap
 
-from chemtl.cli._common import KIND_CHOICES, add_model_arg, add_progress_arg, add_target_arg, add_verb
+from chemtl.cli._common import (
+    KIND_CHOICES,
+    add_model_arg,
+    add_progress_arg,
+    add_target_arg,
+    add_verb,
+    write_table,
+)
 
 PREDICT_EXAMPLES = """
 chemtl datasets export matbench_expt_is_metal --limit 12 --out support.csv
@@ -247,7 +254,6 @@ def _load_collection(args):
 
 
 def run_predict(args: argparse.Namespace) -> int:
-    from chemtl.atomic import atomic_open
     from chemtl.pipelines.fewshot import fewshot_predict, load_query, load_support
     from chemtl.pipelines.modeldir import load_model_dir
 
@@ -270,8 +276,7 @@ def run_predict(args: argparse.Namespace) -> int:
         seed=args.seed,
         batch_size=args.batch_size,
     )
-    with atomic_open(args.out, "w", encoding="utf-8", newline="") as handle:
-        table.to_csv(handle, index=False, float_format="%.10g")
+    write_table(table, args.out)
     sys.stdout.write(f"{len(table)} predictions -> {args.out}\n")
     return 0
 

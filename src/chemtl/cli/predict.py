@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import argparse
 
-from chemtl.cli._common import add_data_args, add_model_arg, add_verb
+from chemtl.cli._common import add_data_args, add_model_arg, add_verb, report_rows, write_table
 
 
 def register(subparsers) -> None:
@@ -78,7 +78,6 @@ def register(subparsers) -> None:
 def run(args: argparse.Namespace) -> int:
     import sys
 
-    from chemtl.atomic import atomic_open
     from chemtl.pipelines.predict import predict_table
 
     result = predict_table(
@@ -96,12 +95,7 @@ def run(args: argparse.Namespace) -> int:
         seed=args.seed,
         max_length=args.max_length,
     )
-    info = result.dataset.info
-    if info.get("skipped"):
-        sys.stderr.write(f"skipped {info['skipped']} invalid row(s); listed in {info['skipped_path']}\n")
-    for note in result.notes:
-        sys.stderr.write(f"note: {note}\n")
-    with atomic_open(args.out, "w", encoding="utf-8", newline="") as handle:
-        result.table.to_csv(handle, index=False, float_format="%.10g")
+    report_rows(result.dataset.info, result.notes)
+    write_table(result.table, args.out)
     sys.stdout.write(f"{len(result.table)} predictions -> {args.out}\n")
     return 0

@@ -243,15 +243,7 @@ def train_describer(
         "n_unspellable": n_unspellable,
         "text_vocab_size": offset,
         "total_params": int(sum(p.numel() for p in model.parameters())),
-        "train_seconds": result.train_seconds,
-        "peak_rss_mb": result.peak_rss_mb,
-        "peak_rss_mb_per_rank": result.peak_rss_mb_per_rank,
-        "epochs_run": result.epochs_run,
-        "best_epoch": result.best_epoch,
-        "best_val_loss": result.best_val_loss,
-        "stopped_early": result.stopped_early,
-        "global_step": result.global_step,
-        "world_size": result.world_size,
+        **result.metrics(),
     }
     write_json(out / "metrics.json", metrics)
     data_info: dict[str, Any] = {"name": "descriptions", "rows": len(table), **run_config["data"]}

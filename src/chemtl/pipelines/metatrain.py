@@ -261,15 +261,7 @@ def meta_train(
         "trainable_params": int(trainable_parameter_count(net)),
         "total_params": int(total_parameter_count(net)),
         "seed": train.seed,
-        "train_seconds": result.train_seconds,
-        "peak_rss_mb": result.peak_rss_mb,
-        "peak_rss_mb_per_rank": result.peak_rss_mb_per_rank,
-        "epochs_run": result.epochs_run,
-        "global_step": result.global_step,
-        "best_epoch": result.best_epoch,
-        "best_val_loss": result.best_val_loss,
-        "stopped_early": result.stopped_early,
-        "world_size": result.world_size,
+        **result.metrics(),
         "model_source": str(model),
     }
     write_json(out / "metrics.json", metrics)

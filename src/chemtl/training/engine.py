@@ -63,6 +63,20 @@ class FitResult:
     world_size: int = 1
     resumed_from_step: int | None = None
 
+    def metrics(self) -> dict[str, Any]:
+        """The fit's numbers as a run's ``metrics.json`` records them (every training verb)."""
+        return {
+            "train_seconds": self.train_seconds,
+            "peak_rss_mb": self.peak_rss_mb,
+            "peak_rss_mb_per_rank": self.peak_rss_mb_per_rank,
+            "epochs_run": self.epochs_run,
+            "best_epoch": self.best_epoch,
+            "best_val_loss": self.best_val_loss,
+            "stopped_early": self.stopped_early,
+            "global_step": self.global_step,
+            "world_size": self.world_size,
+        }
+
 
 def checkpoint_path(run_dir: str | Path) -> Path:
     return Path(run_dir) / CHECKPOINT_DIR / LAST_CHECKPOINT

@@ -50,7 +50,11 @@ COMPOSITION_COLUMNS = (
     "validity", "uniqueness", "novelty", "in_labelled", "element_set_diversity", "element_set_jaccard",
     "smact_valid", "smact_valid_no_alloys",
 )  # fmt: skip
-SampleFn = Callable[[str, int, int], list[str]]
+SampleFn = Callable[[str, int, int, "dict[str, float] | None"], list[str]]
+PredictFn = Callable[[list[str]], "list[float]"]
+CONDITION = "band_gap"
+REGRESSOR_MODEL = "composition-small-mp"
+REGRESSOR_DATASET = "matbench_expt_gap"
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -85,7 +89,148 @@ def build_parser() -> argparse.ArgumentParser:
         help="leave FCD out (about 13 ms a molecule; always out of a quick run, whose sets are under "
         "512 molecules: fcd_torch's matrix square root of their rank-deficient covariance takes ~12 s)",
     )
+    p.add_argument(
+        "--condition-n",
+        type=int,
+        default=None,
+        help="samples per band-gap bin for the conditioning measurement (default 1000; quick 16)",
+    )
+    p.add_argument(
+        "--regressor",
+        default=None,
+        metavar="DIR",
+        help=f"the fine-tuned chemtl band-gap model that judges the conditioned samples (default: "
+        f"{REGRESSOR_MODEL} fine-tuned here on {REGRESSOR_DATASET} Matbench fold 0, reused once finished)",
+    )
+    p.add_argument("--no-conditioning", action="store_true", help="leave the conditioning measurement out")
+    p.add_argument(
+        "--work-dir",
+        default=None,
+        metavar="DIR",
+        help="where the judge regressor is trained (default build/benchmarks/generation[-quick])",
+    )
     return p
+
+
+# ----------------------------------------------------------------------------------------------
+# the judge of conditioning
+
+
+def _work_dir(args: argparse.Namespace) -> Path:
+    return Path(
+        args.work_dir or common.REPO_ROOT / "build" / "benchmarks" / (NAME + ("-quick" if args.quick else ""))
+    )
+
+
+def _model_conditions(ref: str) -> dict[str, Any]:
+    from chemtl.pipelines.modeldir import read_meta
+
+    return read_meta(ref).get("conditions") or {}
+
+
+def judge_regressor(args: argparse.Namespace, log: Callable[[str], None]) -> tuple[PredictFn, dict[str, Any]]:
+    """The band-gap regressor that judges conditioned samples, and what it is: ``--regressor DIR``,
+    or composition-small-mp fully fine-tuned on matbench_expt_gap Matbench fold 0 (15 epochs,
+    patience 4, the matbench_expt_gap benchmark's settings; 10% of the training rows validate),
+    trained in the work directory once and reused while its key matches. Its ``control``: the
+    fold-0 test rows (never seen by the default judge) with their labels."""
+    import numpy as np
+
+    from chemtl.data import load_dataset
+    from chemtl.data.splits import matbench_folds
+    from chemtl.pipelines.predict import predict
+
+    ds = load_dataset(REGRESSOR_DATASET)
+    test = matbench_folds(ds.inputs)[0].test
+    info: dict[str, Any] = {"dataset": REGRESSOR_DATASET, "control_rows": int(len(test))}
+    if args.regressor:
+        model_dir = args.regressor
+        info["model"] = str(model_dir)
+        info["note"] = f"given by --regressor; the control rows are {REGRESSOR_DATASET} fold 0's test rows"
+    else:
+        from chemtl.evaluate.compare import model_fingerprint, strategy_config
+        from chemtl.shipped import resolve_model_dir
+        from chemtl.training.config import DataConfig, TrainConfig
+
+        base = resolve_model_dir(REGRESSOR_MODEL)
+        train_cfg = TrainConfig(
+            lr=1e-4, head_lr=1e-3, batch_size=32, max_epochs=2 if args.quick else 15, patience=4,
+            seed=args.seed, progress_bar=False, checkpoint_every_n_steps=1000,
+        )  # fmt: skip
+        data = DataConfig(dataset=REGRESSOR_DATASET, split="matbench", fold=0)
+        model_dir = _work_dir(args) / "regressor"
+        log(
+            f"generation: judge regressor {REGRESSOR_MODEL}/full on {REGRESSOR_DATASET} fold 0 -> {model_dir}"
+        )
+        done = common.finetune_pinned(
+            str(base), model_fingerprint(base), REGRESSOR_DATASET, ds, data, "matbench-fold0",
+            train_cfg, strategy_config("full", None), model_dir, False, NAME,
+        )  # fmt: skip
+        test_metrics = done.metrics.get("test") or {}
+        info.update(
+            model=f"{REGRESSOR_MODEL} / full, fine-tuned on {REGRESSOR_DATASET} Matbench fold 0",
+            run_dir=str(model_dir),
+            reused=bool(done.reused),
+            test_mae=test_metrics.get("mae"),
+            epochs_run=done.metrics.get("epochs_run"),
+        )
+    labels = np.asarray(ds.targets, dtype=np.float64)[test]
+    info["control_inputs"] = [ds.inputs[i] for i in test]
+    info["control_labels"] = labels.tolist()
+
+    def predict_fn(inputs: list[str]) -> list[float]:
+        if not inputs:
+            return []
+        return [float(x) for x in predict(str(model_dir), inputs)["prediction"]]
+
+    return predict_fn, info
+
+
+def measure_conditioning(
+    label: str,
+    ref: str,
+    condition: dict[str, Any],
+    unconditioned: list[str],
+    args: argparse.Namespace,
+    sample_fn: SampleFn,
+    predict_fn: PredictFn,
+    judge: dict[str, Any],
+    log: Callable[[str], None],
+) -> dict[str, Any]:
+    """Samples per bin of the model's band-gap condition (``bin_values``), the judge's predictions
+    on the valid ones, against the same number of unconditioned samples and the judge on real
+    held-out compounds of each bin (``conditioning_summary``)."""
+    from chemtl.data.conditions import bin_index, bin_values
+    from chemtl.evaluate import generation as gen
+    from chemtl.seeds import derive_seed
+
+    def judged(samples: list[str]) -> tuple[list[str], list[float]]:
+        valid, _ = gen.valid_with_keys(samples)
+        return valid, predict_fn(valid)
+
+    edges = condition["edges"]
+    values = bin_values(condition)
+    predicted, per_bin = {}, {}
+    for b, value in enumerate(values):
+        seed = derive_seed(args.seed, "condition", b)
+        samples = list(sample_fn(ref, args.condition_n, seed, {CONDITION: value}))
+        valid, preds = judged(samples)
+        predicted[b] = preds
+        per_bin[b] = {"value": value, "token": condition["tokens"][b], "seed": seed, "n_samples": len(samples),
+                      "n_valid": len(valid), "examples": samples[:8]}  # fmt: skip
+        log(
+            f"generation: {label} {CONDITION}={value:g} ({condition['tokens'][b]}): {len(valid)} valid judged"
+        )
+    _, base = judged(unconditioned[: args.condition_n])
+    control: dict[int, list[float]] = {b: [] for b in range(len(values))}
+    control_preds = predict_fn(judge["control_inputs"])
+    for y, p in zip(judge["control_labels"], control_preds):
+        control[bin_index(edges, y)].append(p)
+    summary = gen.conditioning_summary(edges, predicted, base, control)
+    for b, extra in per_bin.items():
+        summary["bins"][b].update(extra)
+    summary["unconditioned"]["n_samples"] = len(unconditioned[: args.condition_n])
+    return summary
 
 
 # ----------------------------------------------------------------------------------------------
@@ -95,10 +240,11 @@ def build_parser() -> argparse.ArgumentParser:
 def default_sample_fn(temperature: float) -> SampleFn:
     """Sampling through ``chemtl.pipelines.generate.generate`` (its ``text`` column)."""
 
-    def sample(model: str, n: int, seed: int) -> list[str]:
+    def sample(model: str, n: int, seed: int, condition: dict[str, float] | None = None) -> list[str]:
         from chemtl.pipelines.generate import generate
 
-        return [str(t) for t in generate(model, n, temperature=temperature, seed=seed)["text"]]
+        frame = generate(model, n, temperature=temperature, seed=seed, condition=condition)
+        return [str(t) for t in frame["text"]]
 
     return sample
 
@@ -205,7 +351,13 @@ def selfies_to_smiles_or_blank(values: list[str]) -> list[str]:
     return out
 
 
-def run(args: argparse.Namespace, sample_fn: SampleFn, log: Callable[[str], None]) -> dict[str, Any]:
+def run(
+    args: argparse.Namespace,
+    sample_fn: SampleFn,
+    log: Callable[[str], None],
+    conditions_fn: Callable[[str], dict[str, Any]],
+    judge_fn: Callable[..., tuple[PredictFn, dict[str, Any]]],
+) -> dict[str, Any]:
     """Sample every generator and score it; returns the ``data`` of the result."""
     from chemtl.evaluate import generation as gen
 
@@ -237,7 +389,7 @@ def run(args: argparse.Namespace, sample_fn: SampleFn, log: Callable[[str], None
         }
     for label, kind, ref in models:
         start = time.perf_counter()
-        samples = list(sample_fn(ref, args.n, args.seed))
+        samples = list(sample_fn(ref, args.n, args.seed, None))
         sampled = time.perf_counter() - start
         log(f"generation: {label} ({kind}) sampled {len(samples)} in {sampled:.1f} s")
         start = time.perf_counter()
@@ -266,6 +418,7 @@ def run(args: argparse.Namespace, sample_fn: SampleFn, log: Callable[[str], None
             "sample_seconds": round(sampled, 2),
             "metric_seconds": round(time.perf_counter() - start, 2),
             "examples": samples[:10],
+            "samples": samples,
         }
     if "composition" in kinds:
         start = time.perf_counter()
@@ -288,6 +441,38 @@ def run(args: argparse.Namespace, sample_fn: SampleFn, log: Callable[[str], None
             ),
         }
         seconds["composition_baselines"] = time.perf_counter() - start
+    conditioned = [
+        (label, ref, conds[CONDITION])
+        for label, kind, ref in models
+        if kind == "composition" and CONDITION in (conds := conditions_fn(ref))
+    ]
+    if args.no_conditioning:
+        data["conditioning_note"] = "left out (--no-conditioning)"
+    elif not conditioned:
+        data["conditioning_note"] = f"no composition generator in this run was conditioned on {CONDITION}"
+    else:
+        start = time.perf_counter()
+        predict_fn, judge = judge_fn(args, log)
+        data["conditioning"] = {
+            "judge": {k: v for k, v in judge.items() if k not in ("control_inputs", "control_labels")},
+            "models": {
+                label: measure_conditioning(
+                    label,
+                    ref,
+                    cond,
+                    data["models"][label]["samples"],
+                    args,
+                    sample_fn,
+                    predict_fn,
+                    judge,
+                    log,
+                )
+                for label, ref, cond in conditioned
+            },
+        }
+        seconds["conditioning"] = time.perf_counter() - start
+    for entry in data["models"].values():
+        entry.pop("samples", None)
     data["moses_charrnn"] = dict(gen.MOSES_CHARRNN)
     data["seconds"] = {k: round(v, 2) for k, v in seconds.items()}
     return data
@@ -304,6 +489,9 @@ def vars_of(args: argparse.Namespace) -> dict[str, Any]:
         "corpus_limit",
         "labelled_limit",
         "train_limit",
+        "condition_n",
+        "regressor",
+        "no_conditioning",
     )
     return {k: getattr(args, k) for k in keep}
 
@@ -349,15 +537,25 @@ def _targets(data: dict[str, Any]) -> list[dict]:
                     f"{common.rounded(data['random_baseline']['metrics']['smact_valid'])}",
                 )
             )
-    out.append(
-        common.target(
-            "conditioning: median predicted band gap of --condition band_gap=B samples in bin B, every bin",
-            None,
-            1.0,
-            ">=",
-            note="not measured by this script (needs a conditioned generator and a chemtl regressor)",
-        )
+    cond = data.get("conditioning")
+    name = (
+        f"conditioning: median predicted {CONDITION} of --condition {CONDITION}=B samples in bin B, every bin"
     )
+    if not cond:
+        out.append(common.target(name, None, 1.0, ">=", note=data.get("conditioning_note", "")))
+    for label, c in (cond or {}).get("models", {}).items():
+        flag = c["all_in_bin"]
+        control = [row.get("in_bin") for row in c.get("control", {}).values()]
+        out.append(
+            common.target(
+                f"{label}: {name} (bins in their bin / bins)",
+                None if flag is None else c["bins_in_bin"] / len(c["bins"]),
+                1.0,
+                ">=",
+                note=f"judge: {cond['judge']['model']}; the judge puts the median of real held-out compounds "
+                f"in their own bin for {sum(1 for f in control if f)} of {len(control)} bins",
+            )
+        )
     return out
 
 
@@ -414,12 +612,60 @@ def _tables(data: dict[str, Any]) -> list[dict]:
                 f"corpus row is a seeded sample of {data['corpus_sample']['rows']} formulas.",
             }
         )
+    cond = data.get("conditioning")
+    for label, c in (cond or {}).get("models", {}).items():
+        edges = c["edges"]
+        rows = []
+        for b, row in c["bins"].items():
+            lo = "-inf" if int(b) == 0 else f"{edges[int(b) - 1]:g}"
+            hi = "inf" if int(b) == len(edges) else f"{edges[int(b)]:g}"
+            ctl = c.get("control", {}).get(b, {})
+            rows.append(
+                [f"{row['token']} ({lo}, {hi}]", _fmt(row["value"]), row["n_valid"], _fmt(row["median"]),
+                 row.get("median_bin"), _fmt(row.get("fraction_in_bin")), _fmt(row.get("shift")),
+                 ctl.get("n"), _fmt(ctl.get("median")), _fmt(ctl.get("fraction_in_bin"))]
+            )  # fmt: skip
+        u = c["unconditioned"]
+        rows.append(
+            ["no condition", None, u["n"], _fmt(u["median"]), u["median_bin"], None, None, None, None, None]
+        )
+        judge = cond["judge"]
+        mae = f" (test MAE {_fmt(judge['test_mae'])} eV)" if judge.get("test_mae") is not None else ""
+        tables.append(
+            {
+                "title": f"Conditioning: {label}, {CONDITION} bins judged by a chemtl regressor",
+                "columns": [
+                    "bin (eV)",
+                    "asked",
+                    "judged",
+                    "median pred",
+                    "median's bin",
+                    "in bin",
+                    "shift vs none",
+                    "control n",
+                    "control median",
+                    "control in bin",
+                ],  # fmt: skip
+                "rows": rows,
+                "note": f"judge: {judge['model']}{mae}; judged: the valid samples of the bin's token; control: "
+                f"the judge on the {judge['control_rows']} held-out {judge['dataset']} compounds whose label "
+                "lies in the bin (what the judge itself can tell apart).",
+            }
+        )
     return tables
 
 
-def main(argv: list[str] | None = None, sample_fn: SampleFn | None = None) -> dict[str, Path]:
-    """The benchmark; ``sample_fn(model, n, seed) -> list[str]`` replaces the shipped generators'
-    sampling (then ``--models`` entries are passed to it as written, each with its KIND=)."""
+def main(
+    argv: list[str] | None = None,
+    sample_fn: SampleFn | None = None,
+    conditions_fn: Callable[[str], dict[str, Any]] | None = None,
+    judge_fn: Callable[..., tuple[PredictFn, dict[str, Any]]] | None = None,
+) -> dict[str, Path]:
+    """The benchmark. Stand-ins for tests: ``sample_fn(model, n, seed, condition) -> list[str]``
+    replaces the shipped generators' sampling (then ``--models`` entries are passed to it as
+    written, each with its KIND=); ``conditions_fn(model)`` the model's kept ``conditions``
+    (default: its chemtl.json's; none for a stand-in sampler); ``judge_fn(args, log)`` the judge
+    regressor (default ``judge_regressor``)."""
     argv = list(sys.argv[1:] if argv is None else argv)
     args = build_parser().parse_args(argv)
     started_iso, started = common.now_iso(), time.perf_counter()
@@ -433,16 +679,22 @@ def main(argv: list[str] | None = None, sample_fn: SampleFn | None = None) -> di
         raise ChemtlError(f"--n {args.n} / --ref-size {args.ref_size}: need n >= 2 and ref-size >= 0")
     for key in ("corpus_limit", "labelled_limit", "train_limit"):
         setattr(args, key, QUICK[key] if args.quick else None)
+    if args.condition_n is None:
+        args.condition_n = 16 if args.quick else 1000
+    if args.condition_n < 1:
+        raise ChemtlError(f"--condition-n {args.condition_n}: need at least 1 sample per bin")
     if args.quick:
         args.no_fcd = True
     args.resolve = sample_fn is None
+    if conditions_fn is None:
+        conditions_fn = _model_conditions if sample_fn is None else (lambda model: {})
     sample = sample_fn or default_sample_fn(args.temperature)
 
     def log(line: str) -> None:
         sys.stderr.write(line + "\n")
         sys.stderr.flush()
 
-    data = run(args, sample, log)
+    data = run(args, sample, log, conditions_fn, judge_fn or judge_regressor)
     targets = _targets(data)
     charrnn = data["moses_charrnn"]
     notes = [

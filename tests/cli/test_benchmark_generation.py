@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 
+import pytest
+
 from chemtl.cli import main as cli_main
 from chemtl.cli.benchmark import benchmarks_dir, load_benchmark
 from chemtl.data import iter_moses
@@ -16,9 +18,79 @@ def smiles_stand_in() -> list[str]:
     return ["CCO", "CC(C", first_train, "CCN(CC)C(=O)c1ccccc1"]
 
 
-def stand_in(model: str, n: int, seed: int) -> list[str]:
+def stand_in(model: str, n: int, seed: int, condition=None) -> list[str]:
     base = COMPOSITIONS if model == "fake-comp" else smiles_stand_in()
     return [base[i % 4] for i in range(n)]
+
+
+# a toy band-gap condition: bins (-inf, 0], (0, 2], (2, inf); each bin's token samples its own
+# formulas, and the stand-in judge knows their gaps
+EDGES = [0.0, 2.0]
+KEPT = {
+    "band_gap": {
+        "edges": EDGES,
+        "tokens": ["[band_gap=b0]", "[band_gap=b1]", "[band_gap=b2]"],
+        "range": [0.0, 6.0],
+    }
+}
+BY_BIN = {0.0: ["Cu", "Fe3Al", "Xx"], 1.0: ["GaAs", "Si", "CdTe"], 4.0: ["NaCl", "MgO", "Fe3Al"]}
+GAP = {"Cu": 0.0, "Fe3Al": 0.0, "GaAs": 1.4, "Si": 1.1, "CdTe": 1.5, "NaCl": 8.5, "MgO": 7.8}
+
+
+def conditioned_stand_in(model: str, n: int, seed: int, condition=None) -> list[str]:
+    base = COMPOSITIONS if condition is None else BY_BIN[condition["band_gap"]]
+    return [base[i % len(base)] for i in range(n)]
+
+
+def stand_in_judge(args, log):
+    def predict(inputs):
+        return [GAP.get(x, 1.0) for x in inputs]  # NaCl as written; Fe2O3 and LiFePO4 unknown: 1.0
+
+    info = {"model": "stand-in judge", "dataset": "toy", "control_rows": 3,
+            "control_inputs": ["Cu", "Si", "MgO"], "control_labels": [0.0, 1.2, 7.8]}  # fmt: skip
+    return predict, info
+
+
+def test_conditioning_is_judged_per_bin_against_unconditioned_samples(tmp_path):
+    module = load_benchmark("generation", benchmarks_dir())
+    out = module.main(
+        ["--quick", "--models", "composition=fake-comp", "--condition-n", "6",
+         "--results-dir", str(tmp_path), "--docs", str(tmp_path / "B.md")],
+        sample_fn=conditioned_stand_in,
+        conditions_fn=lambda model: KEPT,
+        judge_fn=stand_in_judge,
+    )  # fmt: skip
+    r = json.loads(out["result"].read_text())
+    c = r["data"]["conditioning"]
+    assert c["judge"] == {"model": "stand-in judge", "dataset": "toy", "control_rows": 3}
+    m = c["models"]["fake-comp"]
+    assert m["edges"] == EDGES
+    # bin 0: Cu, Fe3Al judged (Xx does not parse), each twice: median 0.0, in bin 0
+    b0, b1, b2 = (m["bins"][k] for k in ("0", "1", "2"))
+    assert (b0["value"], b0["token"], b0["n_samples"], b0["n_valid"], b0["median"], b0["in_bin"]) == (
+        0.0, "[band_gap=b0]", 6, 4, 0.0, True,
+    )  # fmt: skip
+    assert (b1["value"], b1["median"], b1["median_bin"], b1["in_bin"]) == (1.0, 1.4, 1, True)
+    # bin 2 samples NaCl, MgO and a metal: median 7.8, in bin 2
+    assert (b2["value"], b2["median"], b2["in_bin"], b2["fraction_in_bin"]) == (4.0, 7.8, True, 2 / 3)
+    # unconditioned: the first 6 samples, NaCl Fe2O3 LiFePO4 (Xx) NaCl Fe2O3 -> 8.5, 1, 1, 8.5, 1
+    assert m["unconditioned"]["n"] == 5 and m["unconditioned"]["median"] == 1.0
+    assert b2["shift"] == pytest.approx(6.8)
+    assert m["all_in_bin"] is True and m["bins_in_bin"] == 3
+    assert [m["control"][k]["median"] for k in ("0", "1", "2")] == [0.0, 1.1, 7.8]
+    target = r["targets"][-1]
+    assert target["name"] == (
+        "fake-comp: conditioning: median predicted band_gap of --condition band_gap=B samples in bin B, "
+        "every bin (bins in their bin / bins)"
+    )
+    assert target["value"] == 1.0 and target["pass"] is None  # a quick run claims no verdict
+    assert (
+        "the judge puts the median of real held-out compounds in their own bin for 3 of 3 bins"
+        in target["note"]
+    )
+    table = next(t for t in r["tables"] if t["title"].startswith("Conditioning: fake-comp"))
+    assert table["rows"][0][:6] == ["[band_gap=b0] (-inf, 0]", 0.0, 4, 0.0, 0, 1.0]
+    assert table["rows"][-1][:5] == ["no condition", None, 5, 1.0, 1]
 
 
 def test_quick_generation_benchmark_with_a_stand_in_sampler(tmp_path):
@@ -46,7 +118,7 @@ def test_quick_generation_benchmark_with_a_stand_in_sampler(tmp_path):
         "fake-smiles: unique@10k",
         "fake-smiles: novelty vs MOSES train",
         "fake-smiles: IntDiv1",
-        "conditioning: median predicted band gap of --condition band_gap=B samples in bin B, every bin",
+        "conditioning: median predicted band_gap of --condition band_gap=B samples in bin B, every bin",
     ]
     assert all(t["pass"] is None for t in r["targets"])
     assert r["targets"][0]["value"] == 0.75 and r["targets"][0]["target"] == 1.0

@@ -61,6 +61,17 @@ def bin_index(edges: Sequence[float], value: float) -> int:
     return int(np.searchsorted(np.asarray(edges, dtype=np.float64), value, side="left"))
 
 
+def bin_values(condition: dict[str, Any]) -> list[float]:
+    """One value inside each bin of a kept ``condition`` (its ``edges`` and ``range``), the value a
+    benchmark asks for to sample that bin: the first edge for bin 0 (it holds the values up to it,
+    the point mass of equal values where one made the edge), the midpoint of the two edges for an
+    inner bin, the midpoint of the last edge and the range's maximum for the last bin."""
+    edges = [float(e) for e in condition["edges"]]
+    hi = float(condition["range"][1])
+    values = [edges[0]] + [(a + b) / 2 for a, b in zip(edges, edges[1:])]
+    return values + [(edges[-1] + hi) / 2]
+
+
 def build_conditions(
     specs: Sequence[str], n_bins: int, kind: str, seed: int
 ) -> tuple[list[str], dict[str, dict[str, Any]]]:
@@ -140,6 +151,7 @@ def condition_token(conditions: dict[str, dict[str, Any]], name: str, value: flo
 __all__ = [
     "ConditionError",
     "bin_index",
+    "bin_values",
     "build_conditions",
     "condition_token",
     "condition_tokens",

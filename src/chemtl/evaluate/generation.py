@@ -548,3 +548,54 @@ def random_composition_baseline(corpus: Sequence[str], n: int, seed: int) -> lis
         amounts = rng.choice(values, size=len(picked), p=a_prob)
         out.append(Composition({e: int(a) for e, a in zip(picked, amounts)}).reduced_formula)
     return out
+
+
+def conditioning_summary(
+    edges: Sequence[float],
+    predicted: dict[int, Sequence[float]],
+    unconditioned: Sequence[float],
+    control: dict[int, Sequence[float]] | None = None,
+) -> dict[str, Any]:
+    """How far a condition token moves what is sampled, judged by a property regressor.
+
+    ``predicted[b]``: the regressor's predictions on the valid samples drawn with bin ``b``'s
+    token; ``unconditioned``: on valid samples drawn without a token; ``control[b]``: on real
+    held-out compounds whose label lies in bin ``b`` (what the judge itself can tell apart). Per
+    bin: ``n``, ``median`` (numpy's), ``median_bin`` (``chemtl.data.conditions.bin_index`` of the
+    median: bin b holds (edge b-1, edge b]), ``in_bin`` (median_bin == b), ``fraction_in_bin``
+    (of the predictions) and ``shift`` (median minus the unconditioned median). ``all_in_bin``:
+    every conditioned bin's median in its bin, the verdict's number (None when a bin is empty).
+    """
+    from chemtl.data.conditions import bin_index
+
+    def describe(values: Sequence[float], b: int | None) -> dict[str, Any]:
+        v = np.asarray(values, dtype=np.float64)
+        if v.size == 0:
+            return {"n": 0, "median": None, "median_bin": None}
+        bins = np.searchsorted(np.asarray(edges, dtype=np.float64), v, side="left")
+        med = float(np.median(v))
+        out = {"n": int(v.size), "median": med, "median_bin": bin_index(edges, med)}
+        out["bin_fractions"] = (np.bincount(bins, minlength=len(edges) + 1) / v.size).tolist()
+        if b is not None:
+            out["in_bin"] = out["median_bin"] == b
+            out["fraction_in_bin"] = float(np.mean(bins == b))
+        return out
+
+    base = describe(unconditioned, None)
+    bins = {}
+    for b in sorted(predicted):
+        row = describe(predicted[b], b)
+        if row["median"] is not None and base["median"] is not None:
+            row["shift"] = row["median"] - base["median"]
+        bins[b] = row
+    flags = [row.get("in_bin") for row in bins.values()]
+    result: dict[str, Any] = {
+        "edges": [float(e) for e in edges],
+        "unconditioned": base,
+        "bins": bins,
+        "all_in_bin": None if not flags or None in flags else all(flags),
+        "bins_in_bin": sum(1 for f in flags if f),
+    }
+    if control is not None:
+        result["control"] = {b: describe(control[b], b) for b in sorted(control)}
+    return result

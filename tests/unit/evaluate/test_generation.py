@@ -266,3 +266,40 @@ def test_systematic_sample_has_exact_inclusion_probabilities():
     assert counts[0] == 4000  # inclusion probability 1: always in
     assert counts[1] / 4000 == pytest.approx(0.5, abs=0.03)
     assert counts[2] / 4000 == pytest.approx(0.25, abs=0.03)
+
+
+# --------------------------------------------------------------------------------------------
+# conditioning
+
+
+def test_conditioning_summary_by_hand():
+    edges = [0.0, 1.0]  # bins (-inf, 0], (0, 1], (1, inf)
+    out = gen.conditioning_summary(
+        edges,
+        {0: [0.0, 0.0, 0.4], 1: [0.2, 0.6, 1.4, 0.9], 2: [0.5, 0.7, 3.0]},
+        unconditioned=[0.1, 0.3, 2.0],
+        control={0: [0.0, 0.1], 1: [], 2: [2.0]},
+    )
+    assert out["edges"] == [0.0, 1.0]
+    assert out["unconditioned"] == {
+        "n": 3,
+        "median": 0.3,
+        "median_bin": 1,
+        "bin_fractions": [0.0, 2 / 3, 1 / 3],
+    }
+    b0, b1, b2 = out["bins"][0], out["bins"][1], out["bins"][2]
+    assert (b0["median"], b0["median_bin"], b0["in_bin"], b0["fraction_in_bin"]) == (0.0, 0, True, 2 / 3)
+    assert b0["shift"] == pytest.approx(-0.3)
+    assert (b1["median"], b1["median_bin"], b1["in_bin"], b1["fraction_in_bin"]) == (0.75, 1, True, 0.75)
+    assert b1["bin_fractions"] == [0.0, 0.75, 0.25]
+    assert (b2["median"], b2["median_bin"], b2["in_bin"], b2["fraction_in_bin"]) == (0.7, 1, False, 1 / 3)
+    assert out["all_in_bin"] is False and out["bins_in_bin"] == 2
+    assert out["control"][0]["median"] == 0.05 and out["control"][0]["median_bin"] == 1
+    assert out["control"][1] == {"n": 0, "median": None, "median_bin": None}
+    assert out["control"][2]["in_bin"] is True
+
+
+def test_conditioning_summary_without_valid_samples_has_no_verdict():
+    out = gen.conditioning_summary([0.0], {0: [], 1: [0.5]}, unconditioned=[0.5])
+    assert out["bins"][0] == {"n": 0, "median": None, "median_bin": None}
+    assert out["all_in_bin"] is None and out["bins_in_bin"] == 1 and "control" not in out

@@ -105,6 +105,13 @@ def register(subparsers) -> None:
         help="causal: condition on bins of this labelled column (repeatable; COL: the dataset's target)",
     )
     obj.add_argument("--bins", type=int, default=4, help="causal: quantile bins per condition (default 4)")
+    obj.add_argument(
+        "--condition-repeat",
+        type=int,
+        default=1,
+        metavar="R",
+        help="causal: each labelled row joins the corpus R times (default 1)",
+    )
     obj.add_argument("--mask", choices=("random", "element-group", "span"), default="random")
     obj.add_argument("--mask-prob", type=float, default=0.15, help="share of tokens masked (default 0.15)")
     obj.add_argument("--contrastive-weight", type=float, default=1.0)
@@ -192,6 +199,7 @@ def run(args: argparse.Namespace) -> int:
             val_rows=args.val_rows,
             conditions=tuple(args.condition or ()),
             bins=args.bins,
+            condition_repeat=args.condition_repeat,
         )
         result = pretrain(
             args.data,

@@ -73,9 +73,10 @@ def bin_values(condition: dict[str, Any]) -> list[float]:
 
 
 def build_conditions(
-    specs: Sequence[str], n_bins: int, kind: str, seed: int
+    specs: Sequence[str], n_bins: int, kind: str, seed: int, repeat: int = 1
 ) -> tuple[list[str], dict[str, dict[str, Any]]]:
-    """Conditioned rows (``[NAME=bK]input``, shuffled with ``seed``) and what the model keeps."""
+    """Conditioned rows (``[NAME=bK]input``, each ``repeat`` times, shuffled with ``seed``) and
+    what the model keeps."""
     from chemtl.data import load_dataset
     from chemtl.seeds import derive_seed
 
@@ -103,6 +104,7 @@ def build_conditions(
             "tokens": tokens,
             "range": [float(values.min()), float(values.max())],
             "counts": np.bincount(bins, minlength=len(tokens)).tolist(),
+            "repeat": int(repeat),
             "source": {
                 "dataset": dataset,
                 "column": column or ds.info.get("target_col"),
@@ -110,6 +112,7 @@ def build_conditions(
                 "sha256": ds.info.get("sha256"),
             },
         }
+    rows = rows * int(repeat)
     order = np.random.default_rng(derive_seed(seed, "conditions")).permutation(len(rows))
     return [rows[i] for i in order], kept
 

@@ -208,7 +208,9 @@ def pretrain(
     if causal:
         from chemtl.data.conditions import build_conditions
 
-        conditioned, conditions = build_conditions(config.conditions, config.bins, kind, train.seed)
+        conditioned, conditions = build_conditions(
+            config.conditions, config.bins, kind, train.seed, config.condition_repeat
+        )
         tokens = [t for c in conditions.values() for t in c["tokens"]]
         tokenizer = _causal_tokenizer(kind, tokenizer_dir, tokens)
     elif init_from is not None:

@@ -238,7 +238,8 @@ class PretrainConfig(_JsonConfig):
     ``("causal",)`` (alone) trains a GPT-2 generator instead of an encoder (``mask`` unused).
     ``conditions``: with it, ``NAME:DATASET[:COL]`` specs of labelled sets whose values are cut
     into ``bins`` quantile bins; each labelled row joins the corpus behind its bin's token
-    ``[NAME=bK]`` (see ``chemtl.data.conditions``).
+    ``[NAME=bK]`` (see ``chemtl.data.conditions``), ``condition_repeat`` times (so a small
+    labelled set is not drowned by a large corpus).
     """
 
     objectives: tuple[str, ...] = ("mlm",)
@@ -250,6 +251,7 @@ class PretrainConfig(_JsonConfig):
     val_rows: int = 1000
     conditions: tuple[str, ...] = ()
     bins: int = 4
+    condition_repeat: int = 1
     _tuple_fields = ("objectives", "conditions")
 
     def __post_init__(self) -> None:
@@ -278,6 +280,11 @@ class PretrainConfig(_JsonConfig):
                 raise ConfigError(f"condition name repeated in {', '.join(self.conditions)!r}")
         if not isinstance(self.bins, int) or isinstance(self.bins, bool) or not 2 <= self.bins <= 100:
             raise ConfigError(f"bins must be an integer from 2 to 100, got {self.bins!r}")
+        r = self.condition_repeat
+        if not isinstance(r, int) or isinstance(r, bool) or not 1 <= r <= 1000:
+            raise ConfigError(f"condition_repeat must be an integer from 1 to 1000, got {r!r}")
+        if r > 1 and not self.conditions:
+            raise ConfigError(f"condition_repeat {r} needs a condition (--condition)")
         _check_choice("mask", self.mask, MASKINGS)
         if not 0 < self.mask_prob < 1:
             raise ConfigError(f"mask_prob must be in (0, 1), got {self.mask_prob!r}")

@@ -47,3 +47,25 @@ def test_condition_errors_name_the_value():
         ConditionError, match=r"condition band_gap=5 is outside the learned bins, which span 0 to 4"
     ):
         condition_token(KEPT, "band_gap", 5.0)
+
+
+def test_build_conditions_repeats_each_labelled_row(tmp_path):
+    from chemtl.data.conditions import build_conditions
+
+    labelled = tmp_path / "gaps.csv"
+    labelled.write_text("formula,gap\nNaCl,8.5\nCu,0.0\nSi,1.1\nGaAs,1.4\n")
+    once, kept = build_conditions((f"gap:{labelled}:gap",), 2, "composition", seed=0)
+    thrice, kept3 = build_conditions((f"gap:{labelled}:gap",), 2, "composition", seed=0, repeat=3)
+    assert sorted(once) == ["[gap=b0]Cu", "[gap=b0]Si", "[gap=b1]GaAs", "[gap=b1]NaCl"]
+    assert sorted(thrice) == sorted(once * 3)
+    assert kept["gap"]["edges"] == [1.25] and kept["gap"]["counts"] == [2, 2]
+    assert (kept["gap"]["repeat"], kept3["gap"]["repeat"], kept3["gap"]["counts"]) == (1, 3, [2, 2])
+
+
+def test_condition_repeat_needs_a_condition():
+    from chemtl.training.config import ConfigError, PretrainConfig
+
+    with pytest.raises(ConfigError, match=r"^condition_repeat 5 needs a condition \(--condition\)$"):
+        PretrainConfig(objectives=("causal",), condition_repeat=5)
+    with pytest.raises(ConfigError, match=r"^condition_repeat must be an integer from 1 to 1000, got 0$"):
+        PretrainConfig(objectives=("causal",), condition_repeat=0)

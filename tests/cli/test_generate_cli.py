@@ -59,6 +59,33 @@ def test_metrics_are_written_beside_the_csv(causal_dir, tmp_path):
     assert main(["generate", "--model", str(causal_dir), "--n", "10", "--metrics", "--out", str(out)]) == 0
     metrics = json.loads((tmp_path / "g.metrics.json").read_text())
     assert metrics["validity"] == 1.0
+    assert metrics["novelty_note"] == "no training corpus recorded (train_config.json): novelty not measured"
+    assert "novelty" not in metrics
+
+
+def test_metrics_measure_novelty_against_the_training_corpus(causal_dir, tmp_path):
+    import json
+    import shutil
+
+    import pandas as pd
+
+    from chemtl.data.keys import composition_key
+
+    model = tmp_path / "gpt"
+    shutil.copytree(causal_dir, model)
+    first = tmp_path / "first.csv"
+    assert main(["generate", "--model", str(model), "--n", "10", "--out", str(first)]) == 0
+    samples = pd.read_csv(first)["text"].tolist()
+    corpus = tmp_path / "corpus.csv"
+    corpus.write_text("formula\n" + "".join(f"{f}\n" for f in samples[:5]))  # half of them "seen"
+    (model / "train_config.json").write_text(json.dumps({"corpus": str(corpus)}))
+    out = tmp_path / "g.csv"
+    assert main(["generate", "--model", str(model), "--n", "10", "--metrics", "--out", str(out)]) == 0
+    metrics = json.loads((tmp_path / "g.metrics.json").read_text())
+    seen = {composition_key(f) for f in samples[:5]}
+    unique = {composition_key(f) for f in samples}
+    assert metrics["novelty"] == len(unique - seen) / len(unique)
+    assert metrics["novelty_note"] == f"novelty against the 5 rows of the training corpus {str(corpus)!r}"
 
 
 @pytest.mark.parametrize(

@@ -84,7 +84,7 @@ def run(args: argparse.Namespace) -> int:
     import sys
 
     from chemtl.atomic import atomic_open, write_json
-    from chemtl.pipelines.generate import generate
+    from chemtl.pipelines.generate import generate, sample_metrics
 
     frame = generate(
         args.model,
@@ -98,19 +98,7 @@ def run(args: argparse.Namespace) -> int:
         batch_size=args.batch_size,
         max_elements=args.max_elements,
     )
-    metrics = None
-    if args.metrics:
-        from chemtl.pipelines.modeldir import load_model_dir
-
-        kind = load_model_dir(args.model, causal=True).kind
-        texts = frame["text"].tolist()
-        from chemtl.evaluate import generation
-
-        if kind == "composition":
-            metrics = generation.composition_metrics(texts, train=None, labelled=None)
-        else:
-            smiles = frame["canonical"].tolist() if kind == "selfies" else texts
-            metrics = generation.molecule_metrics(smiles, train=None, test=None)
+    metrics = sample_metrics(args.model, frame) if args.metrics else None
     with atomic_open(args.out, "w", newline="") as handle:
         frame.to_csv(handle, index=False)
     if metrics is not None:

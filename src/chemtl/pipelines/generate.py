@@ -24,6 +24,7 @@ from typing import Any
 from chemtl.errors import ChemtlError
 
 _PREFIX_TOKEN = re.compile(r"[A-Z][a-z]*|[0-9]+|.")
+_SELFIES = re.compile(r"(\[[^\]]+\])+")  # bracketed tokens only: a SELFIES string, not SMILES
 
 
 class GenerationError(ChemtlError, ValueError):
@@ -207,4 +208,48 @@ def generate(
     return frame
 
 
-__all__ = ["GenerationError", "SamplingOptions", "generate", "prefix_tokens"]
+def sample_metrics(model_dir: str | os.PathLike, frame) -> dict[str, Any]:
+    """The metrics of ``generate``'s samples (``chemtl generate --metrics``): validity, uniqueness,
+    diversity (and SMACT for compositions, the MOSES set without reference sets for molecules),
+    with novelty against the model's own training corpus (``train_config.json`` ``corpus``) when
+    it can be read: compositions by reduced formula, SMILES as RDKit canonical strings (the MOSES
+    train file as written: it is canonical), SELFIES through their decoded SMILES. ``novelty_note``
+    says what novelty was measured against, or why not."""
+    import json
+    from pathlib import Path
+
+    from chemtl.evaluate import generation
+    from chemtl.pipelines.modeldir import load_model_dir
+
+    loaded = load_model_dir(model_dir, causal=True)
+    kind = loaded.kind
+    config_file = Path(loaded.path) / "train_config.json"
+    corpus = json.loads(config_file.read_text()).get("corpus") if config_file.is_file() else None
+    rows: list[str] | None = None
+    note = "no training corpus recorded (train_config.json): novelty not measured"
+    if corpus:
+        from chemtl.pipelines.corpus import open_corpus
+
+        try:
+            opened = open_corpus(corpus, kind="composition" if kind == "composition" else None)
+            rows = list(opened.open_rows())
+            note = f"novelty against the {len(rows)} rows of the training corpus {corpus!r}"
+        except (ChemtlError, OSError) as exc:
+            note = f"training corpus {corpus!r} not readable here ({exc}): novelty not measured"
+    if kind == "composition":
+        keys = set(generation.composition_keys(rows)) if rows is not None else None
+        metrics = generation.composition_metrics(
+            frame["text"].tolist(), train=None, labelled=None, train_keys=keys
+        )
+    else:
+        smiles = frame["canonical"].tolist() if kind == "selfies" else frame["text"].tolist()
+        if rows is not None and kind == "selfies" and rows and _SELFIES.fullmatch(rows[0]):
+            rows, note = None, f"training corpus {corpus!r} is not SMILES: novelty not measured"
+        metrics = generation.molecule_metrics(
+            smiles, train=rows, test=None, train_canonical=corpus == "moses", fcd=False
+        )
+    metrics["novelty_note"] = note
+    return metrics
+
+
+__all__ = ["GenerationError", "SamplingOptions", "generate", "prefix_tokens", "sample_metrics"]

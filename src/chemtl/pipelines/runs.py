@@ -19,6 +19,10 @@ from chemtl.training.distributed import global_rank_from_env  # noqa: F401 (its 
 RUN_CONFIG = "train_config.json"
 # Fields that may differ between a run and its resumption.
 RESUME_FREE = {("train", "progress_bar")}
+# Fields added after runs were written, with the value every older run ran with: an interrupted run
+# whose config lacks one resumes when the new value is that one.
+ADDED_FIELDS = {("pretrain", "condition_repeat"): 1}
+_MISSING = object()
 RUN_FILES = (
     RUN_CONFIG,
     "metrics.json",
@@ -52,7 +56,10 @@ def _diff(old: Any, new: Any, path: tuple[str, ...] = ()) -> list[str]:
         for key in sorted(set(old) | set(new)):
             if (path + (key,))[:2] in RESUME_FREE or path + (key,) in RESUME_FREE:
                 continue
-            out += _diff(old.get(key), new.get(key), path + (key,))
+            old_value = old.get(key, _MISSING)
+            if old_value is _MISSING:
+                old_value = ADDED_FIELDS.get(path + (key,))
+            out += _diff(old_value, new.get(key), path + (key,))
         return out
     return [] if old == new else [".".join(path)]
 

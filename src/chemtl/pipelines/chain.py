@@ -52,6 +52,7 @@ from chemtl.pipelines.chain_config import (
     ChainError,
     Stage,
     build_call,
+    check_chain,
     load_chain_config,
     plain,
     resolve_init,
@@ -180,7 +181,9 @@ def run_chain(
     from chemtl.training.manifest import now_iso
 
     say = echo or (lambda line: None)
-    if not isinstance(config, ChainConfig):
+    if isinstance(config, ChainConfig):
+        check_chain(config)
+    else:
         config = load_chain_config(config)
     out = Path(out_dir)
     state = _claim(config, out, overwrite)

@@ -177,7 +177,13 @@ TRAIN_DEFAULTS = {
     "finetune": FINETUNE_TRAIN,
     "adapt": FINETUNE_TRAIN,
 }
-ALIASES = {"corpus": "data", "target-col": "target", "model": "init"}
+# the verbs' other spellings of a flag, per stage kind
+ALIASES = {
+    "pretrain": {"corpus": "data"},
+    "supervised": {},
+    "finetune": {"target-col": "target", "model": "init"},
+    "adapt": {"model": "init"},
+}
 # settings that do not change a stage's numbers (left out of its hash)
 HASH_FREE = ("progress",)
 
@@ -276,7 +282,7 @@ def _settings(where: str, kind: str, table: dict[str, Any]) -> tuple[str | None,
     given: dict[str, Any] = {}
     init = None
     for raw, value in table.items():
-        key = ALIASES.get(raw.replace("_", "-"), raw.replace("_", "-"))
+        key = ALIASES[kind].get(raw.replace("_", "-"), raw.replace("_", "-"))
         if key in given or (key == "init" and init is not None):
             raise ChainError(f"{where}: {raw!r} given twice (as {key!r})")
         if key == "init":
@@ -606,7 +612,11 @@ def build_call(stage: Stage, stages_dir: Path, init: str | None = None) -> dict[
         module = adapt_module()
         if module is None or not hasattr(module, "AdaptConfig"):
             raise ChainError(f"{where}: adapt is not available in this build")
+        import dataclasses
+
         fields = {k.replace("-", "_"): v for k, v in s.items() if k not in TRAIN_TYPES}
+        if "seed" in {f.name for f in dataclasses.fields(module.AdaptConfig)}:
+            fields.setdefault("seed", s["seed"])  # one seed, as on the command line
         return {
             "run": "adapt",
             "model_dir": init,

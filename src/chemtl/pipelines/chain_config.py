@@ -21,7 +21,9 @@ The settings are the flags of the matching verb without their dashes (``max-step
 ``supervised`` take `chemtl pretrain`'s flags and defaults (``supervised`` is its
 ``--supervised`` run: ``data`` is the list of ``DATASET[:TARGET]`` that ``--supervised`` takes),
 ``finetune`` takes `chemtl finetune`'s, ``adapt`` the fields of ``AdaptConfig`` (part of
-``chemtl.pipelines.adapt``) plus the training flags. The differences from the command line:
+``chemtl.pipelines.adapt``; dashes or underscores) plus the training flags, with finetune's
+training defaults and the stage's ``seed`` also as ``AdaptConfig.seed`` (an adapt stage runs
+the ``full`` strategy: ``adapt``'s default). The differences from the command line:
 
 - ``kind`` is the stage's kind, so the representation (``--kind``) is ``input-kind``;
 - the starting model (``--init``, or ``--model`` of finetune/adapt) is ``init``: a shipped model,
@@ -182,7 +184,7 @@ ALIASES = {
     "pretrain": {"corpus": "data"},
     "supervised": {},
     "finetune": {"target-col": "target", "model": "init"},
-    "adapt": {"model": "init"},
+    "adapt": {"model": "init", "input-kind": "kind"},  # AdaptConfig.kind is the representation
 }
 # settings that do not change a stage's numbers (left out of its hash)
 HASH_FREE = ("progress",)

@@ -26,6 +26,7 @@ VERBS = (
     "vocab",
     "pretrain",
     "finetune",
+    "chain",
     "predict",
     "embed",
     "select",

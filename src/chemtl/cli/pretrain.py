@@ -147,9 +147,10 @@ def _supervised_sources(spec: str) -> list[tuple[str, str | None]]:
     return out
 
 
-def run(args: argparse.Namespace) -> int:
-    import sys
-
+def pretrain_call(args: argparse.Namespace) -> dict:
+    """The library call `chemtl pretrain` makes for ``args``, without its output directory and
+    resume flags: ``{"run": "pretrain" | "supervised_pretrain", **keyword arguments}`` (a chain's
+    pretrain and supervised stages build the same, ``chemtl.pipelines.chain_config.build_call``)."""
     from chemtl.errors import ChemtlError
     from chemtl.training.config import ModelConfig, PretrainConfig
 
@@ -164,57 +165,60 @@ def run(args: argparse.Namespace) -> int:
             raise ChemtlError(
                 "--condition applies to --objective causal on a --data corpus, not to --supervised"
             )
-        from chemtl.pipelines.pretrain import supervised_pretrain
         from chemtl.training.config import DataConfig
 
         sources = [
             DataConfig(dataset=name, target_col=target, max_length=args.max_length, split_seed=args.seed)
             for name, target in _supervised_sources(args.supervised)
         ]
-        result = supervised_pretrain(
-            sources,
-            model,
-            train,
-            args.out,
-            init_from=args.init,
-            val_frac=0.1,
-            exclude=[e.strip() for e in args.exclude.split(",") if e.strip()] if args.exclude else None,
-            resume=args.resume,
-            overwrite=args.overwrite,
-        )
-    else:
-        if not args.data:
-            raise ChemtlError("name a corpus with --data (or --supervised datasets)")
-        if args.exclude:
-            raise ChemtlError("--exclude applies to --supervised sources, not to a --data corpus")
-        from chemtl.pipelines.pretrain import pretrain
+        return {
+            "run": "supervised_pretrain",
+            "sources": sources,
+            "model": model,
+            "train": train,
+            "init_from": args.init,
+            "val_frac": 0.1,
+            "exclude": [e.strip() for e in args.exclude.split(",") if e.strip()] if args.exclude else None,
+        }
+    if not args.data:
+        raise ChemtlError("name a corpus with --data (or --supervised datasets)")
+    if args.exclude:
+        raise ChemtlError("--exclude applies to --supervised sources, not to a --data corpus")
+    config = PretrainConfig(
+        objectives=args.objective,
+        mask=args.mask,
+        mask_prob=args.mask_prob,
+        contrastive_weight=args.contrastive_weight,
+        temperature=args.temperature,
+        max_length=args.max_length,
+        val_rows=args.val_rows,
+        conditions=tuple(args.condition or ()),
+        bins=args.bins,
+        condition_repeat=args.condition_repeat,
+    )
+    return {
+        "run": "pretrain",
+        "corpus": args.data,
+        "model": model,
+        "train": train,
+        "config": config,
+        "input_col": args.input_col,
+        "limit": args.limit,
+        "init_from": args.init,
+        "tokenizer_dir": args.tokenizer,
+        "buffer_size": args.buffer_size,
+    }
 
-        config = PretrainConfig(
-            objectives=args.objective,
-            mask=args.mask,
-            mask_prob=args.mask_prob,
-            contrastive_weight=args.contrastive_weight,
-            temperature=args.temperature,
-            max_length=args.max_length,
-            val_rows=args.val_rows,
-            conditions=tuple(args.condition or ()),
-            bins=args.bins,
-            condition_repeat=args.condition_repeat,
-        )
-        result = pretrain(
-            args.data,
-            model,
-            train,
-            config,
-            args.out,
-            input_col=args.input_col,
-            limit=args.limit,
-            init_from=args.init,
-            tokenizer_dir=args.tokenizer,
-            buffer_size=args.buffer_size,
-            resume=args.resume,
-            overwrite=args.overwrite,
-        )
+
+def run(args: argparse.Namespace) -> int:
+    import sys
+
+    call = pretrain_call(args)
+    if call.pop("run") == "supervised_pretrain":
+        from chemtl.pipelines.pretrain import supervised_pretrain as fn
+    else:
+        from chemtl.pipelines.pretrain import pretrain as fn
+    result = fn(**call, out_dir=args.out, resume=args.resume, overwrite=args.overwrite)
     if result.is_global_zero and result.metrics is not None:
         m = result.metrics
         val = m.get("val_loss", m.get("best_val_loss"))

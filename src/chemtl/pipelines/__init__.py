@@ -19,6 +19,8 @@ _LAZY = {
     "predict": "chemtl.pipelines.predict",
     "embed": "chemtl.pipelines.predict",
     "plot_embedding": "chemtl.pipelines.predict",
+    "run_chain": "chemtl.pipelines.chain",
+    "load_chain_config": "chemtl.pipelines.chain_config",
     "load_model_dir": "chemtl.pipelines.modeldir",
     "LoadedModel": "chemtl.pipelines.modeldir",
 }

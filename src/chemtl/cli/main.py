@@ -1,6 +1,6 @@
 """`chemtl` entry point: a thin dispatcher over one module per verb.
 
-Every verb module defines ``register(subparsers)`` and a ``run(args) -> int`` function set as the
+Every verb module (``chemtl.cli.domain_gap`` for ``domain-gap``) defines ``register(subparsers)`` and a ``run(args) -> int`` function set as the
 parser default ``func``. Verb modules import heavy libraries inside ``run`` only, so
 ``chemtl --help`` stays fast.
 
@@ -29,6 +29,7 @@ VERBS = (
     "chain",
     "predict",
     "embed",
+    "domain-gap",
     "select",
     "compare",
     "fewshot",
@@ -58,7 +59,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"chemtl {__version__}")
     subparsers = parser.add_subparsers(title="verbs", metavar="VERB", parser_class=_Parser)
     for verb in VERBS:
-        importlib.import_module(f"chemtl.cli.{verb}").register(subparsers)
+        importlib.import_module(f"chemtl.cli.{verb.replace('-', '_')}").register(subparsers)
     return parser
 
 

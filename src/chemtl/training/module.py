@@ -132,9 +132,12 @@ class TaskModule(L.LightningModule):
         if not any(g["params"] for g in groups):
             raise ValueError("the model has no trainable parameters")
         if isinstance(self.objective, nn.Module):  # the objective's own trainable parts
-            extra = [p for p in self.objective.parameters() if p.requires_grad]
+            extra = [(n, p) for n, p in self.objective.named_parameters() if p.requires_grad]
             if extra:
-                groups.append({"params": extra, "lr": cfg.head_lr or cfg.lr})
+                group: dict[str, Any] = {"params": [p for _, p in extra], "lr": cfg.head_lr or cfg.lr}
+                if any("param_names" in g for g in groups):  # torch wants names on all or none
+                    group["param_names"] = [f"objective.{n}" for n, _ in extra]
+                groups.append(group)
         optimizer = torch.optim.AdamW(groups, lr=cfg.lr, weight_decay=cfg.weight_decay)
         total = (
             self.total_steps if self.total_steps is not None else int(self.trainer.estimated_stepping_batches)

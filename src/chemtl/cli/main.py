@@ -26,6 +26,7 @@ VERBS = (
     "vocab",
     "pretrain",
     "finetune",
+    "adapt",
     "chain",
     "predict",
     "embed",

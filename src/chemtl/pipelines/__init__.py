@@ -16,6 +16,8 @@ _LAZY = {
     "supervised_pretrain": "chemtl.pipelines.pretrain",
     "finetune": "chemtl.pipelines.finetune",
     "FinetuneResult": "chemtl.pipelines.finetune",
+    "adapt": "chemtl.pipelines.adapt",
+    "AdaptResult": "chemtl.pipelines.adapt",
     "predict": "chemtl.pipelines.predict",
     "embed": "chemtl.pipelines.predict",
     "plot_embedding": "chemtl.pipelines.predict",

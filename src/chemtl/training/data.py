@@ -11,6 +11,9 @@ batch ``j`` therefore sees exactly the batches, masks and order an uninterrupted
   (row ``i`` of each buffered window to rank ``i % world``) and batches over dataloader workers.
 - ``ResumableLoader``: a DataLoader over either that Lightning saves and restores: its state is
   ``(epoch, batches consumed)``; on restore the next iteration starts at the saved batch.
+- ``CyclingStream``: a second training stream (the unlabelled target domain of domain
+  adaptation) that cycles through the epochs of its own ``ResumableLoader`` for as long as the
+  main stream runs; its state is also ``(its epoch, batches consumed)``.
 
 All ranks get the same number of batches per epoch (DDP needs it): rows are padded by wrapping
 (map-style) or the tail is dropped (streaming).
@@ -282,6 +285,49 @@ class ResumableLoader(DataLoader):
         self.set_epoch(epoch)
         self.consumed = max(consumed, 0)
         self._set_start(self.consumed)
+
+
+class CyclingStream:
+    """An endless training stream over a ``ResumableLoader``: its epoch 0, then its epoch 1, ...
+
+    Combined with the main loader (``chemtl.training.engine.fit`` with a dict of loaders), it
+    gives one batch per main batch; its own epochs (and so its row order) advance each time it
+    runs out, independently of the main stream's. ``advance()`` is called by the engine after each
+    optimiser step (not at fetch time, so prefetching never skews the count); a new iteration
+    starts at the saved position, so a restored state continues exactly where the run stopped.
+    """
+
+    def __init__(self, loader: ResumableLoader) -> None:
+        self.loader = loader
+        self.epoch = 0
+        self.consumed = 0
+
+    @property
+    def n_batches(self) -> int:
+        return self.loader.n_batches
+
+    def shard(self, rank: int, world_size: int) -> None:
+        self.loader.shard(rank, world_size)
+
+    def advance(self) -> None:
+        self.consumed += 1
+        if self.consumed >= self.n_batches:
+            self.epoch, self.consumed = self.epoch + 1, 0
+
+    def __iter__(self) -> Iterator[Any]:
+        # A generator: the position is read at the first ``next`` (see PositionSampler).
+        epoch, start = self.epoch, self.consumed
+        while True:
+            self.loader.set_epoch(epoch)
+            self.loader._set_start(start)
+            yield from self.loader
+            epoch, start = epoch + 1, 0
+
+    def state_dict(self) -> dict[str, int]:
+        return {"epoch": int(self.epoch), "consumed": int(self.consumed)}
+
+    def load_state_dict(self, state: dict[str, int]) -> None:
+        self.epoch, self.consumed = int(state["epoch"]), int(state["consumed"])
 
 
 def eval_loader(

@@ -12,6 +12,15 @@
 - runs DDP over ``devices`` x ``num_nodes`` processes (gloo on the CPU); under ``torchrun`` or
   SLURM Lightning joins the existing process group instead of launching its own;
 - shows a progress bar with loss and ETA and logs curves to ``run_dir/logs/metrics.csv``.
+
+More than one data stream: ``train_loader`` may be a dict of named ``ResumableLoader``s. The first
+is the main stream (its batches make the epoch, its position the checkpoint's); every other one
+is a ``CyclingStream`` that gives one batch per main batch, cycling through its own epochs, with
+its position checkpointed and restored the same way (``StreamPosition``). Lightning's
+``CombinedLoader`` (mode ``min_size``) zips them; a training batch is then a dict
+``{name: batch}``. ``callbacks`` are further Lightning callbacks (run after the engine's own
+position callbacks, before the checkpoint writer); ``monitor`` is the logged metric that early
+stopping and the best weights follow (default ``val_loss``).
 """
 
 from __future__ import annotations
@@ -32,7 +41,7 @@ from lightning.pytorch.loggers import CSVLogger
 from chemtl.training.checkpoint import load_training_checkpoint
 from chemtl.training.ckpt_io import AtomicCheckpointIO
 from chemtl.training.config import TrainConfig
-from chemtl.training.data import ResumableLoader
+from chemtl.training.data import CyclingStream, ResumableLoader
 from chemtl.training.distributed import global_rank_from_env
 from chemtl.training.module import TaskModule
 from chemtl.training.resources import peak_rss_mb
@@ -111,6 +120,30 @@ class LoaderPosition(Callback):
 
     def load_state_dict(self, state: dict[str, int]) -> None:
         self.loader.load_state_dict(state)
+
+
+class StreamPosition(Callback):
+    """Advances a secondary ``CyclingStream`` after each step and checkpoints its position."""
+
+    def __init__(self, name: str, stream: CyclingStream) -> None:
+        self.name = name
+        self.stream = stream
+
+    @property
+    def state_key(self) -> str:
+        return f"StreamPosition[{self.name}]"
+
+    def setup(self, trainer, pl_module, stage: str) -> None:
+        self.stream.shard(trainer.global_rank, trainer.world_size)
+
+    def on_train_batch_end(self, trainer, pl_module, outputs, batch, batch_idx) -> None:
+        self.stream.advance()
+
+    def state_dict(self) -> dict[str, int]:
+        return self.stream.state_dict()
+
+    def load_state_dict(self, state: dict[str, int]) -> None:
+        self.stream.load_state_dict(state)
 
 
 class BestWeights(Callback):
@@ -322,25 +355,49 @@ def merge_log_history(log_dir: Path) -> None:
     (log_dir / LOG_HISTORY).unlink()
 
 
+def combine_streams(
+    streams: dict[str, ResumableLoader],
+) -> tuple[ResumableLoader, Any, list[Callback]]:
+    """The main loader, the loader Lightning iterates (a ``CombinedLoader`` of the main stream and
+    a ``CyclingStream`` per other stream) and the callbacks that keep the other positions."""
+    from lightning.pytorch.utilities import CombinedLoader
+
+    if not streams:
+        raise ValueError("fit needs at least one training stream")
+    names = list(streams)
+    main = streams[names[0]]
+    cycling = {name: CyclingStream(streams[name]) for name in names[1:]}
+    combined = CombinedLoader({names[0]: main, **cycling}, mode="min_size")
+    return main, combined, [StreamPosition(name, stream) for name, stream in cycling.items()]
+
+
 def fit(
     module: TaskModule,
-    train_loader: ResumableLoader,
+    train_loader: ResumableLoader | dict[str, ResumableLoader],
     val_loader: Any | None,
     config: TrainConfig,
     run_dir: str | Path,
     *,
     resume: bool = False,
+    callbacks: list[Callback] | None = None,
+    monitor: str = "val_loss",
 ) -> FitResult:
     """Train ``module`` and leave its best (or last) weights in place; see the module docstring."""
     run_dir = Path(run_dir)
     ckpt = checkpoint_path(run_dir)
-    best = BestWeights(config.patience if val_loader is not None else None)
+    best = BestWeights(config.patience if val_loader is not None else None, monitor=monitor)
     memory = PeakMemory()
-    callbacks: list[Callback] = [
-        LoaderPosition(train_loader),
+    if isinstance(train_loader, dict):
+        main, loader, positions = combine_streams(train_loader)
+    else:
+        main, loader, positions = train_loader, train_loader, []
+    callbacks = [
+        LoaderPosition(main),
+        *positions,
+        *(callbacks or []),
         best,
         memory,
-        AtomicLastCheckpoint(ckpt, config.checkpoint_every_n_steps, train_loader),
+        AtomicLastCheckpoint(ckpt, config.checkpoint_every_n_steps, main),
     ]
     seed_run(config.seed, config.deterministic)
     resumed_from = None
@@ -353,7 +410,7 @@ def fit(
             keep_log_history(run_dir / LOG_DIR, resumed_from)
     trainer = build_trainer(config, run_dir, callbacks)
     start = time.perf_counter()
-    trainer.fit(module, train_loader, val_loader, ckpt_path=ckpt_path, weights_only=True)
+    trainer.fit(module, loader, val_loader, ckpt_path=ckpt_path, weights_only=True)
     seconds = time.perf_counter() - start
     if trainer.is_global_zero:
         merge_log_history(run_dir / LOG_DIR)
@@ -395,4 +452,4 @@ def evaluate_loss(module: TaskModule, loader: Any) -> float | None:
     return total / rows if rows else None
 
 
-__all__ = ["FitResult", "build_trainer", "checkpoint_path", "evaluate_loss", "fit"]
+__all__ = ["FitResult", "build_trainer", "checkpoint_path", "combine_streams", "evaluate_loss", "fit"]

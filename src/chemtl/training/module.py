@@ -2,8 +2,16 @@
 
 Every objective (masked LM, contrastive, property heads; later few-shot, domain adaptation,
 generation) is an ``Objective``: an object with ``training_loss(model, batch)`` returning the loss
-and a dict of named parts to log, and ``validation_loss(model, batch)``. ``TaskModule`` runs any of
-them with AdamW (optionally over explicit parameter groups: head learning rate, layer-wise
+and a dict of named parts to log, and ``validation_loss(model, batch)``. Two optional seams:
+
+- ``set_progress(p)``: called before every training step with the training progress
+  ``p = global_step / total_steps`` in [0, 1] (a pure function of the step, so a resumed run
+  gives the same values), for objectives whose weights follow a schedule (DANN's lambda);
+- an objective that is an ``nn.Module`` (one that owns trainable parts, such as a domain
+  classifier) is registered as a submodule: its parameters are optimised (one more AdamW group,
+  at ``head_lr``, else ``lr``) and checkpointed with the model's.
+
+``TaskModule`` runs any objective with AdamW (optionally over explicit parameter groups: head learning rate, layer-wise
 decay), a warm-up + constant/linear/cosine schedule, and per-step reseeding of the model's
 randomness (dropout) from ``(seed, global_step, rank)``.
 """
@@ -79,12 +87,19 @@ class TaskModule(L.LightningModule):
         # Set by the engine once the loader is sharded. ``trainer.estimated_stepping_batches``
         # would build the train iterator before a checkpoint's loader position is restored.
         self.total_steps: int | None = None
+        # Training progress in [0, 1] at the current step (see ``set_progress`` above).
+        self.progress = 0.0
 
     def forward(self, *args, **kwargs):
         return self.model(*args, **kwargs)
 
     def on_train_batch_start(self, batch: Any, batch_idx: int) -> None:
         reseed(derive_seed(self.train_config.seed, "step", self.global_step, self.global_rank))
+        total = self.total_steps
+        self.progress = min(self.global_step / total, 1.0) if total else 0.0
+        set_progress = getattr(self.objective, "set_progress", None)
+        if callable(set_progress):
+            set_progress(self.progress)
 
     def training_step(self, batch: Any, batch_idx: int) -> torch.Tensor | None:
         if batch is None:  # every row of the batch was unreadable: skip the step
@@ -116,6 +131,13 @@ class TaskModule(L.LightningModule):
             groups = [{"params": [p for p in self.model.parameters() if p.requires_grad]}]
         if not any(g["params"] for g in groups):
             raise ValueError("the model has no trainable parameters")
+        if isinstance(self.objective, nn.Module):  # the objective's own trainable parts
+            extra = [(n, p) for n, p in self.objective.named_parameters() if p.requires_grad]
+            if extra:
+                group: dict[str, Any] = {"params": [p for _, p in extra], "lr": cfg.head_lr or cfg.lr}
+                if any("param_names" in g for g in groups):  # torch wants names on all or none
+                    group["param_names"] = [f"objective.{n}" for n, _ in extra]
+                groups.append(group)
         optimizer = torch.optim.AdamW(groups, lr=cfg.lr, weight_decay=cfg.weight_decay)
         total = (
             self.total_steps if self.total_steps is not None else int(self.trainer.estimated_stepping_batches)

@@ -69,20 +69,28 @@ PRETRAIN_COMPOSITION_SMALL_MP := $(BIN)/chemtl pretrain \
 PRETRAIN_SMILES_SMALL := $(BIN)/chemtl pretrain --corpus moses --kind smiles --size small --objective mlm \
 	--mask random --batch-size 128 --max-steps 1000 --lr 5e-4 --scheduler cosine --warmup-steps 60 --seed 0 \
 	--checkpoint-every 200 --no-progress --overwrite --out build/pretrained/smiles-small
-# Causal generators (GPT-2, `chemtl generate`), each about 15 minutes on 2 cores (measured here at
-# 0.6 s/step for compositions at batch 128, 1 s/step for SMILES at batch 64, beside another job).
+# Causal generators (GPT-2, `chemtl generate`), about 20 minutes each (measured 2026-12-01, one thread
+# each, beside other jobs: composition 1,247 s, smiles 1,046 s; one torch thread beat two for these
+# short sequences on this 2-core machine).
 # composition: 1600 steps x 128 rows of the inorganic corpus plus matbench_expt_gap behind band-gap
-# bin tokens (--bins 6 gives 4 bins: the metals' zeros merge); smiles: 900 steps x 64 MOSES rows.
+# bin tokens (--bins 6 gives 4 bins: the metals' zeros merge), each labelled row 10 times (once each,
+# its 4.6k rows would be 1.1% of the stream); smiles: 900 steps x 64 MOSES rows.
 PRETRAIN_COMPOSITION_GPT_SMALL := $(BIN)/chemtl pretrain --corpus inorganic_corpus --kind composition \
-	--objective causal --size small --condition band_gap:matbench_expt_gap --bins 6 --batch-size 128 \
+	--objective causal --size small --condition band_gap:matbench_expt_gap --bins 6 --condition-repeat 10 \
+	--batch-size 128 \
 	--max-steps 1600 --lr 1e-3 --scheduler cosine --warmup-steps 100 --max-length 64 --seed 0 \
 	--checkpoint-every 200 --no-progress --overwrite --out build/pretrained/composition-gpt-small
 PRETRAIN_SMILES_GPT_SMALL := $(BIN)/chemtl pretrain --corpus moses --kind smiles --objective causal \
 	--size small --batch-size 64 --max-steps 900 --lr 1e-3 --scheduler cosine --warmup-steps 60 \
 	--max-length 128 --seed 0 --checkpoint-every 200 --no-progress --overwrite \
 	--out build/pretrained/smiles-gpt-small
-# The describer: one pass over the ~63k training compounds of the description table (991 steps of 64;
-# about 13 GFLOP a step, estimated at ~15 minutes on 2 cores, not yet timed on an idle machine).
+# selfies: the same MOSES rows and settings as smiles, each SMILES encoded as SELFIES as it streams.
+PRETRAIN_SELFIES_GPT_SMALL := $(BIN)/chemtl pretrain --corpus moses --kind selfies --objective causal \
+	--size small --batch-size 64 --max-steps 900 --lr 1e-3 --scheduler cosine --warmup-steps 60 \
+	--max-length 128 --seed 0 --checkpoint-every 200 --no-progress --overwrite \
+	--out build/pretrained/selfies-gpt-small
+# The describer: one pass over the ~63k training compounds of the description table (989 steps of 64;
+# 281 s measured 2026-12-01 on one thread beside other jobs).
 DESCRIBE_T5_SMALL := $(BIN)/chemtl describe --train --size small --batch-size 64 --epochs 1 --lr 1e-3 \
 	--scheduler cosine --warmup-steps 100 --seed 0 --split-seed 0 --checkpoint-every 200 --no-progress \
 	--overwrite --out build/pretrained/composition-t5-small
@@ -104,6 +112,9 @@ pretrained: install
 	$(PRETRAIN_SMILES_GPT_SMALL)
 	$(PACKAGE) build/pretrained/smiles-gpt-small $(MODELS_DIR)/smiles-gpt-small \
 		smiles-gpt-small "$(subst $(BIN)/,,$(PRETRAIN_SMILES_GPT_SMALL))"
+	$(PRETRAIN_SELFIES_GPT_SMALL)
+	$(PACKAGE) build/pretrained/selfies-gpt-small $(MODELS_DIR)/selfies-gpt-small \
+		selfies-gpt-small "$(subst $(BIN)/,,$(PRETRAIN_SELFIES_GPT_SMALL))"
 	$(DESCRIBE_T5_SMALL)
 	$(PACKAGE) build/pretrained/composition-t5-small $(MODELS_DIR)/composition-t5-small \
 		composition-t5-small "$(subst $(BIN)/,,$(DESCRIBE_T5_SMALL))"

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from chemtl.errors import DataError
+from chemtl.errors import ChemtlError, DataError
 
 INPUT_COLUMNS = ("formula", "composition", "smiles", "selfies")
 
@@ -79,6 +79,25 @@ def _limited(open_rows: Callable[[], Iterator[str]], limit: int | None) -> Calla
     return lambda: itertools.islice(open_rows(), limit)
 
 
+def as_selfies(corpus: Corpus) -> Corpus:
+    """A SMILES corpus read as SELFIES (``chemtl.chem.selfies.smiles_to_selfies`` row by row, as
+    the rows stream): ``--kind selfies`` on ``moses``. A row selfies cannot encode is dropped, so
+    ``n_rows`` (the SMILES rows) is an upper bound; MOSES has none such in its first 100k rows."""
+    from dataclasses import replace
+
+    from chemtl.chem.selfies import smiles_to_selfies
+
+    def rows() -> Iterator[str]:
+        for smiles in corpus.open_rows():
+            try:
+                yield smiles_to_selfies(smiles)
+            except ChemtlError:
+                continue
+
+    info = {**corpus.info, "converted": "smiles_to_selfies"}
+    return replace(corpus, kind="selfies", open_rows=rows, info=info)
+
+
 def open_corpus(
     name_or_path: str, kind: str | None = None, input_col: str | None = None, limit: int | None = None
 ) -> Corpus:
@@ -89,6 +108,8 @@ def open_corpus(
         raise DataError(f"limit must be a positive integer, got {limit!r}")
     text = os.fspath(name_or_path)
     path = Path(text)
+    if kind == "selfies" and is_registered(text) and not path.is_file() and get_spec(text).kind == "smiles":
+        return as_selfies(open_corpus(text, "smiles", input_col, limit))
     if is_registered(text) and not path.is_file():
         spec = get_spec(text)
         if kind is not None and kind != spec.kind:

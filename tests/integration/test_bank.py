@@ -199,6 +199,29 @@ def test_bank_refusals(bank, tiny_model, data_dir, cli_main, capsys, tmp_path):
         "base",
         "tasks",
     ]
+    # --bank and --task-name come together
+    gap = (
+        "finetune",
+        "--model",
+        tiny_model,
+        "--data",
+        data_dir / "gap.csv",
+        "--target",
+        "gap",
+        "--strategy",
+        "prompt",
+    )
+    assert cli_main(*gap, "--bank", b) == 2
+    assert (
+        capsys.readouterr().err
+        == f"error: --bank '{b}' needs --task-name NAME (the task's name in the bank)\n"
+    )
+    assert cli_main(*gap, "--task-name", "gap", "--out", tmp_path / "x") == 2
+    assert (
+        capsys.readouterr().err == "error: --task-name 'gap' needs --bank DIR (the bank to add the task to)\n"
+    )
+    assert cli_main(*gap) == 2
+    assert capsys.readouterr().err == "error: finetune needs --out DIR (or --bank DIR --task-name NAME)\n"
     # predict: an unknown task, --task on a plain directory
     code, (_, err) = run_predict(
         cli_main, capsys, b, data_dir / "gap.csv", tmp_path / "p.csv", "--task", "gap,e_gap"

@@ -57,6 +57,7 @@ ORDER = (
     "fewshot",
     "describe",
     "generation",
+    "prompt_bank",
     "speed",
 )
 VERDICT = {True: "PASS", False: "MISS", None: "NOT MEASURED"}

@@ -1,7 +1,7 @@
 """Every verb's `--help` examples run as written on a fresh install.
 
 Each example line (continuations joined, `# comments` dropped) parses with the real parser; every
-model it names is a shipped model or the --out of an earlier example in the same help; every file
+model it names is a shipped model or the --out (or --bank) of an earlier example in the same help; every file
 it reads is a registered dataset (or task collection) or the --out of an earlier example. The cheap ones (tokenize,
 datasets, split, vocab) are run end to end in a temporary directory.
 """
@@ -81,7 +81,7 @@ def check_commands(commands: list[list[str]], where: str, capsys) -> None:
                 f"{where}: `chemtl {line}`: {data!r} is neither a registered dataset (or task collection) "
                 "nor made by an earlier example"
             )
-        made.update(values(argv, ("--out",)))
+        made.update(values(argv, ("--out", "--bank")))  # a prompt bank is made by --bank
 
 
 @pytest.mark.parametrize("verb", VERBS)

@@ -175,9 +175,10 @@ def write_table(table, out: str) -> None:
         table.to_csv(handle, index=False, float_format="%.10g")
 
 
-def add_strategy_options(group) -> None:
+def add_strategy_options(group, *, freeze_prompt: bool = False) -> None:
     """The transfer-strategy options (``StrategyConfig`` fields) of ``finetune`` and ``compare``;
-    each applies to the strategies it belongs to. Read them back with ``strategy_options``."""
+    each applies to the strategies it belongs to. Read them back with ``strategy_options``.
+    ``freeze_prompt``: add --freeze-prompt (``finetune`` only)."""
     group.add_argument(
         "--trainable-layers",
         type=int,
@@ -191,7 +192,17 @@ def add_strategy_options(group) -> None:
         "--lora-targets", metavar="NAMES", help="lora: comma-separated module names (default query,value)"
     )
     group.add_argument("--num-virtual-tokens", type=int, help="prompt/prefix: virtual tokens (default 10)")
-    group.add_argument("--prompt-init", choices=("random", "vocab"), help="prompt: initialisation")
+    group.add_argument(
+        "--prompt-init",
+        choices=("random", "vocab"),
+        help="prompt: initialisation (vocab: embeddings of random regular tokens, elements for compositions)",
+    )
+    if freeze_prompt:
+        group.add_argument(
+            "--freeze-prompt",
+            action="store_true",
+            help="prompt: keep the virtual tokens fixed at their initialisation (only the head trains)",
+        )
     group.add_argument(
         "--prefix-projection", action="store_true", help="prefix: reparameterise through an MLP"
     )
@@ -212,6 +223,7 @@ def strategy_options(args: argparse.Namespace) -> dict:
         else None,
         "num_virtual_tokens": args.num_virtual_tokens,
         "prompt_init": args.prompt_init,
+        "freeze_prompt": getattr(args, "freeze_prompt", False) or None,
         "prefix_projection": args.prefix_projection or None,
         "prefix_hidden_size": args.prefix_hidden_size,
         "init_seed": args.init_seed,

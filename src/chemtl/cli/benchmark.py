@@ -38,7 +38,9 @@ def register(subparsers) -> None:
         episodes of the meta-test tasks), describe (a T5 describer's text read back: band-gap
         MAE and metal accuracy beside regression and classification heads, BLEU, ROUGE-L),
         generation (MOSES metrics of smiles-gpt-small, validity, novelty and SMACT of
-        composition-gpt-small, beside MOSES CharRNN and a random baseline), speed (tokenizers,
+        composition-gpt-small, beside MOSES CharRNN and a random baseline), prompt_bank
+        (prompt, fixed prompt, prefix and LoRA tasks in one bank on a frozen encoder vs per-task
+        full fine-tuning on several composition properties), speed (tokenizers,
         inference, engine overhead, memory, FLOP rate). --quick makes a smoke
         run in seconds that writes NAME.quick.json, gives no PASS/MISS verdicts and stays out
         of the page's targets at a glance. --seeds is a comma-separated list of seed values
@@ -57,6 +59,7 @@ def register(subparsers) -> None:
         chemtl benchmark fewshot --quick --collections composition_tasks
         chemtl benchmark describe --n-test 2000 --n-train 20000
         chemtl benchmark generation --n 2000 --ref-size 2000 --no-fcd
+        chemtl benchmark prompt_bank --quick
         """,
     )
     parser.add_argument("name", metavar="NAME", help="the benchmark: speed, matbench_expt_gap, ...")

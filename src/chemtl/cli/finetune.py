@@ -155,6 +155,11 @@ def register(subparsers) -> None:
         Training stops early on the validation loss and keeps the best weights; the same
         command and --seed give the same numbers on the CPU.
 
+        With --bank DIR --task-name NAME (strategies prompt, prefix, lora) the task goes into a
+        prompt bank: the base weights once, per task only its prompt/adapter, head, metrics and
+        run record; a name already in the bank is refused unless --overwrite; every task must
+        use the same base model. `chemtl predict --model DIR --task A,B` predicts several.
+
         --out DIR becomes a model directory (use it with `chemtl predict`) and holds
         metrics.json, predictions.csv, manifest.json, train_config.json, logs/metrics.csv
         (curves) and checkpoints/last.ckpt. After an interruption, run the same command with
@@ -175,10 +180,18 @@ def register(subparsers) -> None:
             --out runs/ddp                                # two DDP processes on the CPU
         chemtl finetune --model composition-small-mp --data gaps.csv --target target --select kmeans \\
             --n 16 --out runs/gap16                       # 16 diverse training rows
+        chemtl finetune --model composition-small-mp --data matbench_expt_gap --target target \\
+            --strategy prompt --prompt-init vocab --task-name band_gap --bank runs/bank
+        chemtl finetune --model composition-small-mp --data gaps.csv --target target --strategy prompt \\
+            --prompt-init vocab --freeze-prompt --out runs/gap-fixed   # a fixed prompt: only the head trains
         """,
     )
     add_model_arg(parser, "the pretrained (or a fine-tuned) model")
-    parser.add_argument("--out", required=True, metavar="DIR", help="the run directory to write")
+    parser.add_argument(
+        "--out",
+        metavar="DIR",
+        help="the run directory to write (required unless --bank; with --bank it is kept as well)",
+    )
     add_training_data_args(parser)
     split = parser.add_argument_group("split")
     split.add_argument(
@@ -219,7 +232,19 @@ def register(subparsers) -> None:
         metavar="NAME",
         help=f"one of {', '.join(STRATEGY_NAMES)} (default full)",
     )
-    add_strategy_options(strat)
+    add_strategy_options(strat, freeze_prompt=True)
+    bank = parser.add_argument_group("prompt bank (one frozen encoder, many properties)")
+    bank.add_argument(
+        "--bank",
+        metavar="DIR",
+        help="add the trained task (prompt, prefix or lora) to this bank: the base weights once, per "
+        "task its prompt/adapter and head; the first task creates it (see chemtl.pipelines.bank)",
+    )
+    bank.add_argument(
+        "--task-name",
+        metavar="NAME",
+        help="the task's name in the bank (its predict column: prediction_NAME)",
+    )
     add_train_args(parser)
     parser.set_defaults(func=run)
 
@@ -233,6 +258,7 @@ def strategy_config_from_args(args: argparse.Namespace):
 def run(args: argparse.Namespace) -> int:
     import sys
 
+    from chemtl.errors import ChemtlError
     from chemtl.pipelines.finetune import finetune
     from chemtl.training.config import DataConfig
 
@@ -255,6 +281,35 @@ def run(args: argparse.Namespace) -> int:
         select_n=args.n,
     )
     train = train_config_from_args(args)
+    if args.bank is None and args.task_name is not None:
+        raise ChemtlError(f"--task-name {args.task_name!r} needs --bank DIR (the bank to add the task to)")
+    if args.bank is not None:
+        if args.task_name is None:
+            raise ChemtlError(f"--bank {args.bank!r} needs --task-name NAME (the task's name in the bank)")
+        from chemtl.pipelines.bank import finetune_to_bank
+
+        done = finetune_to_bank(
+            args.model,
+            data,
+            train,
+            strategy,
+            args.bank,
+            args.task_name,
+            out_dir=args.out,
+            resume=args.resume,
+            overwrite=args.overwrite,
+        )
+        if done.metrics is not None:
+            m = done.metrics
+            scores = ", ".join(f"{k} {v:.4g}" for k, v in (m["test"] or {}).items() if v is not None)
+            sys.stdout.write(
+                f"{m['strategy']} on {m['dataset']} ({m['task']}): test {scores}; "
+                f"{m['trainable_params']} trainable parameters -> task {args.task_name!r} of bank "
+                f"{args.bank} ({len(done.info['tasks'])} task(s))\n"
+            )
+        return 0
+    if args.out is None:
+        raise ChemtlError("finetune needs --out DIR (or --bank DIR --task-name NAME)")
     result = finetune(
         args.model, data, train, strategy, args.out, resume=args.resume, overwrite=args.overwrite
     )

@@ -37,6 +37,11 @@ def register(subparsers) -> None:
         the target's units) or the entropy in nats of their mean class probabilities
         (classification); for an ensemble without --mc-dropout the same over the members.
         With --skip-invalid, bad rows are left out of the output and listed in --skipped-out.
+
+        A prompt bank as --model (`chemtl finetune --bank DIR --task-name NAME`) predicts
+        several tasks in one call: --task A,B (default: all of its tasks) gives columns
+        prediction_A, prediction_B (and prob_<task>_<class> for classification tasks); the
+        base weights are loaded once and every task runs on them.
         """,
         """
         chemtl finetune --model composition-small-mp --data matbench_expt_gap --target target \\
@@ -48,6 +53,11 @@ def register(subparsers) -> None:
             --split matbench --fold 0 --epochs 5 --seed 1 --out runs/gap-s1
         chemtl predict --model runs/gap --model runs/gap-s1 --data gaps.csv --out preds.csv
         chemtl predict --model runs/gap --data gaps.csv --skip-invalid --skipped-out bad.csv --out preds.csv
+        chemtl finetune --model composition-small-mp --data matbench_expt_gap --target target \\
+            --strategy prompt --task-name band_gap --bank runs/bank
+        chemtl finetune --model composition-small-mp --data matbench_mp_e_form --target target \\
+            --strategy lora --task-name e_form --bank runs/bank
+        chemtl predict --model runs/bank --task band_gap,e_form --data gaps.csv --out preds.csv
         """,
     )
     add_model_arg(parser, "a fine-tuned model directory", repeat=True, finetuned=True)
@@ -72,12 +82,19 @@ def register(subparsers) -> None:
     )
     parser.add_argument("--batch-size", type=int, default=256)
     parser.add_argument("--seed", type=int, default=0, help="seed of the MC-dropout passes")
+    parser.add_argument(
+        "--task",
+        metavar="NAMES",
+        help="with a prompt bank as --model: the tasks to predict, comma-separated (default: all); "
+        "columns prediction_<task> [, prob_<task>_<class>]",
+    )
     parser.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
     import sys
 
+    from chemtl.pipelines.bank import parse_tasks
     from chemtl.pipelines.predict import predict_table
 
     result = predict_table(
@@ -94,6 +111,7 @@ def run(args: argparse.Namespace) -> int:
         batch_size=args.batch_size,
         seed=args.seed,
         max_length=args.max_length,
+        tasks=parse_tasks(args.task) if args.task is not None else None,
     )
     report_rows(result.dataset.info, result.notes)
     write_table(result.table, args.out)

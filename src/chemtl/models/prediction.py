@@ -42,6 +42,18 @@ def resolve_problem_type(config: ChemtlConfig, labels: torch.Tensor) -> str:
     return "single_label_classification"
 
 
+def property_head(config: ChemtlConfig, num_labels: int | None = None) -> ChemtlHead:
+    """The ``classifier`` of a property model of ``config`` (``num_labels`` outputs, default the
+    config's): a prompt bank rebuilds each task's head with it."""
+    hidden = config.classifier_hidden_size or config.hidden_size
+    return ChemtlHead(
+        config.hidden_size,
+        hidden,
+        config.num_labels if num_labels is None else num_labels,
+        dropout=config.classifier_dropout,
+    )
+
+
 class ChemtlForPropertyPrediction(ChemtlPreTrainedModel):
     """Encoder + ``classifier`` MLP (dropout, hidden layer, GELU, dropout, linear to ``num_labels``)."""
 
@@ -56,10 +68,7 @@ class ChemtlForPropertyPrediction(ChemtlPreTrainedModel):
         super().__init__(config)
         self.num_labels = config.num_labels
         self.chemtl = ChemtlModel(config)
-        hidden = config.classifier_hidden_size or config.hidden_size
-        self.classifier = ChemtlHead(
-            config.hidden_size, hidden, config.num_labels, dropout=config.classifier_dropout
-        )
+        self.classifier = property_head(config)
         self.post_init()
 
     def forward(

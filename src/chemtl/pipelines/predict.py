@@ -235,22 +235,42 @@ def predict_table(
     batch_size: int = 256,
     seed: int = 0,
     max_length: int | None = None,
+    tasks: list[str] | None = None,
 ) -> PredictTable:
     """Predict every row of ``data`` (a registered dataset or a csv file) and keep its other
     columns: see the module docstring for the layout. ``target_col`` names the column with
-    known targets (default: the model's target column, when the file has one)."""
+    known targets (default: the model's target column, when the file has one).
+
+    A prompt bank (``chemtl.pipelines.bank``) as the one model predicts ``tasks`` (default: all
+    of its tasks) in one call: ``prediction_<task>`` [, ``prob_<task>_<class>`` ...] per task."""
     import pandas as pd
 
     from chemtl.errors import DataError
+    from chemtl.pipelines.bank import BankError, is_bank, predict_bank, read_bank
     from chemtl.pipelines.modeldir import load_model_dir
 
     dirs = [model_dirs] if isinstance(model_dirs, str | os.PathLike) else list(model_dirs)
     if not dirs:
         raise ChemtlError("predict needs at least one model directory")
-    first = load_model_dir(dirs[0])
+    bank = is_bank(dirs[0])
+    if bank:
+        if len(dirs) > 1:
+            raise BankError(f"bank {str(dirs[0])!r} predicts alone: an ensemble of banks is not supported")
+        if mc_dropout:
+            raise BankError(f"bank {str(dirs[0])!r}: --mc-dropout is not supported for banks")
+        info = read_bank(dirs[0])
+        first_meta = {}
+        kind_of_model = info["kind"]
+    else:
+        if tasks is not None:
+            raise BankError(
+                f"--task needs a bank (a directory with bank.json); {str(dirs[0])!r} is a model directory"
+            )
+        first = load_model_dir(dirs[0])
+        first_meta, kind_of_model = first.meta, first.kind
     ds, columns = load_table(
         data,
-        model_kind=first.kind,
+        model_kind=kind_of_model,
         input_col=input_col,
         target_col=target_col,
         kind=kind,
@@ -259,23 +279,26 @@ def predict_table(
         skipped_path=skipped_path,
         limit=limit,
     )
-    preds = predict(
-        dirs, ds.inputs, mc_dropout=mc_dropout, batch_size=batch_size, seed=seed, max_length=max_length
-    )
+    if bank:
+        preds = predict_bank(dirs[0], ds.inputs, tasks=tasks, batch_size=batch_size, max_length=max_length)
+    else:
+        preds = predict(
+            dirs, ds.inputs, mc_dropout=mc_dropout, batch_size=batch_size, seed=seed, max_length=max_length
+        )
     notes: list[str] = []
     # a registered dataset's target (its own or --target) is the column ``Dataset.columns`` calls
     # target; a file's is the one named, else the column named as the model's target
     named = ds.info.get("source") == "registry"
-    wanted = "target" if named else target_col or first.meta.get("target")
-    if len(first.meta.get("targets") or [None]) > 1:  # multi-task: one prediction column per target
+    wanted = "target" if named else target_col or first_meta.get("target")
+    if bank or len(first_meta.get("targets") or [None]) > 1:  # one prediction column per target
         wanted = None
     target = None
     if wanted is not None and wanted in columns:
-        target = _known_target(columns[wanted], first.meta)
+        target = _known_target(columns[wanted], first_meta)
         if target is None:
             what = (
-                f"the model's classes ({', '.join(map(repr, first.meta.get('classes') or []))})"
-                if first.meta.get("task") == "classification"
+                f"the model's classes ({', '.join(map(repr, first_meta.get('classes') or []))})"
+                if first_meta.get("task") == "classification"
                 else "numbers"
             )
             notes.append(f"column {wanted!r} does not hold {what}; it is copied as a plain column")

@@ -5,7 +5,7 @@ Public API::
     STRATEGIES                                   # name -> Strategy class, the one registry
     StrategyConfig(name, trainable_layers=None, lora_r=8, lora_alpha=16, lora_dropout=0.1,
                    lora_target_modules=None, num_virtual_tokens=10, prompt_init="random",
-                   prefix_projection=False, prefix_hidden_size=None, init_seed=None)
+                   freeze_prompt=False, prefix_projection=False, prefix_hidden_size=None, init_seed=None)
     apply_strategy(model, config) -> nn.Module    # the module to train, requires_grad set
     set_train_mode(model, config, mode=True)      # model.train(mode), keeping a frozen encoder in eval
     parameter_groups(model, lr, head_lr=None, lr_decay=1.0, weight_decay=0.01) -> list[dict]
@@ -21,7 +21,8 @@ Every strategy starts from a ``ChemtlForPropertyPrediction`` built from the pret
     partial   embeddings and bottom layers frozen; the top ``trainable_layers`` layers, the final
               LayerNorm and the head train
     scratch   every weight re-initialised as a new model of the same config; all train
-    prompt    PEFT prompt tuning: learned virtual tokens + head (PEFT wrapper)
+    prompt    PEFT prompt tuning: learned virtual tokens + head (PEFT wrapper); ``freeze_prompt``
+              keeps the tokens fixed (only the head trains)
     prefix    prefix tuning through the encoder's ``prefix_key_values`` (native wrapper) + head
     lora      PEFT LoRA on the encoder layers' query/value projections + head (PEFT wrapper)
 

@@ -5,6 +5,11 @@ A strategy is a class with class-level methods only (no state): ``validate`` che
 module to train (``requires_grad`` set; PEFT methods wrap it), ``save`` / ``load`` write and read
 a fine-tuned directory. Strategies are registered by name in ``chemtl.transfer.STRATEGIES``.
 
+Strategies that leave the encoder frozen (``bankable``: prompt, prefix, lora) can also be kept in a
+prompt bank (``chemtl.pipelines.bank``): ``save_adapter`` writes only what the task trained (its
+head as ``head.safetensors`` and its prompt, prefix or adapter), and ``attach`` puts the adapters of
+several tasks on one shared base model (``TaskAdapters``).
+
 Parameter names are located through the encoder *module*, not through fixed prefixes, so the same
 code reads a plain model (``chemtl.encoder.layers.0...``) and a PEFT-wrapped one
 (``base_model.model.chemtl.encoder.layers.0...``).
@@ -17,6 +22,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, ClassVar
 
 from torch import nn
+
+from chemtl.transfer.config import TransferError
 
 if TYPE_CHECKING:
     from chemtl.models import ChemtlForPropertyPrediction, ChemtlModel
@@ -32,6 +39,8 @@ class Strategy:
     # True where the frozen encoder runs in eval mode during training (no dropout, so its
     # features are deterministic and can be cached); see ``chemtl.transfer.set_train_mode``.
     encoder_in_eval: ClassVar[bool] = False
+    # True where the encoder stays frozen, so the task fits in a prompt bank (one shared base).
+    bankable: ClassVar[bool] = False
 
     @classmethod
     def validate(cls, config: StrategyConfig) -> None:
@@ -52,6 +61,65 @@ class Strategy:
         from chemtl.models import ChemtlForPropertyPrediction
 
         return ChemtlForPropertyPrediction.from_pretrained(model_dir)
+
+    @classmethod
+    def save_adapter(cls, model: nn.Module, out_dir: Path) -> None:
+        """Write what a bank keeps of one task: ``head.safetensors`` and the strategy's own trained
+        parameters (not the base weights)."""
+        raise TransferError(
+            f"strategy {cls.name!r} trains the encoder itself; a bank holds tasks that share a frozen "
+            "encoder: prompt, prefix or lora"
+        )
+
+    @classmethod
+    def attach(cls, base: ChemtlForPropertyPrediction, tasks: dict[str, tuple[Path, StrategyConfig]]):
+        """The ``TaskAdapters`` of ``tasks`` (name -> (its directory, its config)) on ``base``."""
+        raise NotImplementedError
+
+
+HEAD_WEIGHTS = "head.safetensors"
+
+
+class TaskAdapters:
+    """Several tasks' adapters on one shared base model: ``module(task)`` is the module whose
+    forward runs that task's prompt / prefix / adapter (its outputs' ``pooler_output`` is the task's
+    pooled embedding; the base's own ``classifier`` is not the task's head)."""
+
+    def __init__(self, select: Callable[[str], nn.Module], names: list[str]) -> None:
+        self._select = select
+        self.names = list(names)
+
+    def module(self, task: str) -> nn.Module:
+        return self._select(task)
+
+
+def trained_head(model: nn.Module) -> nn.Module:
+    """The trained ``classifier`` of a property model as a strategy returned it (plain, PEFT-wrapped
+    with the head in ``modules_to_save``, or ``PrefixTuningModel``)."""
+    base = model.get_base_model() if hasattr(model, "get_base_model") else model
+    head = base.classifier
+    if hasattr(head, "modules_to_save"):  # peft.utils.ModulesToSaveWrapper
+        head = head.modules_to_save[head.active_adapter]
+    return head
+
+
+def save_head(model: nn.Module, out_dir: Path) -> None:
+    from safetensors.torch import save_file
+
+    state = {k: v.detach().contiguous() for k, v in trained_head(model).state_dict().items()}
+    save_file(state, str(Path(out_dir) / HEAD_WEIGHTS), metadata={"format": "pt"})
+
+
+def load_head(config, num_labels: int, task_dir: Path) -> nn.Module:
+    """A task's head (``property_head`` of the base config with ``num_labels`` outputs) with the
+    weights of ``task_dir/head.safetensors``, in eval mode."""
+    from safetensors.torch import load_file
+
+    from chemtl.models.prediction import property_head
+
+    head = property_head(config, num_labels)
+    head.load_state_dict(load_file(str(Path(task_dir) / HEAD_WEIGHTS)))
+    return head.eval()
 
 
 # -------------------------------------------------------------------------------------------------

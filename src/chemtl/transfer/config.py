@@ -55,7 +55,9 @@ class StrategyConfig:
         means ``chemtl.models.LORA_TARGET_MODULES`` (query and value projections).
     num_virtual_tokens: ``prompt`` and ``prefix``: number of learned virtual tokens / prefix positions.
     prompt_init: ``prompt`` only: ``"random"`` or ``"vocab"`` (start from the embeddings of randomly
-        drawn regular tokens, as Lester et al. 2021 recommend).
+        drawn regular tokens, as Lester et al. 2021 recommend; for compositions: elements).
+    freeze_prompt: ``prompt`` only: keep the virtual tokens at their initial values (a *fixed*
+        prompt: only the head trains), the control against which a learned prompt is measured.
     prefix_projection, prefix_hidden_size: ``prefix`` only: reparameterise the prefixes through a
         two-layer tanh MLP (Li & Liang 2021) of width ``prefix_hidden_size`` (default: hidden size).
     init_seed: ``scratch`` only: seed for re-initialising the weights; ``None`` draws from the
@@ -70,6 +72,7 @@ class StrategyConfig:
     lora_target_modules: tuple[str, ...] | None = None
     num_virtual_tokens: int = 10
     prompt_init: str = "random"
+    freeze_prompt: bool = False
     prefix_projection: bool = False
     prefix_hidden_size: int | None = None
     init_seed: int | None = None
@@ -130,6 +133,8 @@ class StrategyConfig:
             raise TransferError(
                 f"unknown prompt_init {self.prompt_init!r}; choose one of {', '.join(PROMPT_INITS)}"
             )
+        if not isinstance(self.freeze_prompt, bool):
+            raise TransferError(f"freeze_prompt must be true or false, got {self.freeze_prompt!r}")
         if not isinstance(self.prefix_projection, bool):
             raise TransferError(f"prefix_projection must be true or false, got {self.prefix_projection!r}")
         if self.prefix_hidden_size is not None:
@@ -144,7 +149,11 @@ class StrategyConfig:
     # --- JSON -----------------------------------------------------------------------------------
 
     def to_dict(self) -> dict[str, Any]:
+        """The fields as JSON values; ``freeze_prompt`` only when set, so that every config written
+        before it existed (strategy.json, run hashes, resumable runs) reads back unchanged."""
         data = dataclasses.asdict(self)
+        if not data["freeze_prompt"]:
+            del data["freeze_prompt"]
         if data["lora_target_modules"] is not None:
             data["lora_target_modules"] = list(data["lora_target_modules"])
         return data

@@ -10,6 +10,11 @@ Saving merges the adapters into the base weights (``merge_and_unload`` on a copy
 model is untouched) and writes a plain ``ChemtlForPropertyPrediction`` directory: the fine-tuned
 model loads with ``from_pretrained`` (or ``AutoModelForSequenceClassification``) and no PEFT, and
 predicts what the adapted model predicts.
+
+In a prompt bank (``chemtl.pipelines.bank``) a task keeps its head (``head.safetensors``) and its
+unmerged adapter (``adapter/``); the adapters of several tasks are loaded side by side into one PEFT
+model on the shared base weights and switched with ``set_adapter`` (unmerged, as in training: the
+bank's numbers are the trained model's; a plain directory's merged weights agree to rounding).
 """
 
 from __future__ import annotations
@@ -21,8 +26,8 @@ from typing import TYPE_CHECKING
 
 from torch import nn
 
-from chemtl.transfer._peft import get_peft_model_quietly
-from chemtl.transfer.base import Strategy, find_encoder
+from chemtl.transfer._peft import attach_bank_adapters, get_peft_model_quietly, save_bank_adapter
+from chemtl.transfer.base import Strategy, find_encoder, save_head
 from chemtl.transfer.config import TransferError
 
 if TYPE_CHECKING:
@@ -33,6 +38,7 @@ if TYPE_CHECKING:
 class LoraStrategy(Strategy):
     name = "lora"
     options = ("lora_r", "lora_alpha", "lora_dropout", "lora_target_modules")
+    bankable = True
 
     @classmethod
     def apply(cls, model: ChemtlForPropertyPrediction, config: StrategyConfig) -> nn.Module:
@@ -69,6 +75,15 @@ class LoraStrategy(Strategy):
     def save(cls, model: nn.Module, out_dir: Path) -> None:
         merged = copy.deepcopy(model).merge_and_unload()  # a plain ChemtlForPropertyPrediction
         merged.save_pretrained(out_dir)
+
+    @classmethod
+    def save_adapter(cls, model: nn.Module, out_dir: Path) -> None:
+        save_head(model, out_dir)
+        save_bank_adapter(model, out_dir)
+
+    @classmethod
+    def attach(cls, base, tasks):
+        return attach_bank_adapters(base, {name: path for name, (path, _) in tasks.items()})
 
 
 def lora_target_regex(encoder_prefix: str, targets: tuple[str, ...]) -> str:

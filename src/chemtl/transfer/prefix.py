@@ -17,6 +17,10 @@ PEFT's too: PyTorch's defaults (the table N(0, 1), the linear layers Kaiming-uni
 Trainable: the prefix encoder and the head (``model.classifier``); the encoder is frozen.
 Saving writes the base model with the trained head as a plain ``ChemtlForPropertyPrediction``
 plus ``prefix_encoder.safetensors``; loading wraps the base again and loads the prefixes.
+
+In a prompt bank (``chemtl.pipelines.bank``) a task keeps its head (``head.safetensors``) and
+``prefix_encoder.safetensors``; every task's ``PrefixTuningModel`` wraps the same base module (the
+wrapper changes nothing in it).
 """
 
 from __future__ import annotations
@@ -28,7 +32,7 @@ import torch
 from safetensors.torch import load_file, save_file
 from torch import nn
 
-from chemtl.transfer.base import Strategy, set_requires_grad
+from chemtl.transfer.base import Strategy, TaskAdapters, save_head, set_requires_grad
 
 if TYPE_CHECKING:
     from chemtl.models import ChemtlConfig, ChemtlForPropertyPrediction
@@ -113,6 +117,7 @@ class PrefixTuningModel(nn.Module):
 class PrefixStrategy(Strategy):
     name = "prefix"
     options = ("num_virtual_tokens", "prefix_projection", "prefix_hidden_size")
+    bankable = True
 
     @classmethod
     def apply(cls, model: ChemtlForPropertyPrediction, config: StrategyConfig) -> nn.Module:
@@ -131,3 +136,18 @@ class PrefixStrategy(Strategy):
         wrapped = cls.apply(super().load(model_dir, config), config)
         wrapped.prefix_encoder.load_state_dict(load_file(str(Path(model_dir) / PREFIX_WEIGHTS)))
         return wrapped
+
+    @classmethod
+    def save_adapter(cls, model: nn.Module, out_dir: Path) -> None:
+        save_head(model, out_dir)
+        state = {k: v.detach().contiguous() for k, v in model.prefix_encoder.state_dict().items()}
+        save_file(state, str(Path(out_dir) / PREFIX_WEIGHTS), metadata={"format": "pt"})
+
+    @classmethod
+    def attach(cls, base, tasks):
+        wrappers = {}
+        for name, (path, config) in tasks.items():
+            wrapped = PrefixTuningModel(base, config)
+            wrapped.prefix_encoder.load_state_dict(load_file(str(Path(path) / PREFIX_WEIGHTS)))
+            wrappers[name] = wrapped.eval()
+        return TaskAdapters(wrappers.__getitem__, list(wrappers))

@@ -14,7 +14,13 @@ than at ``[CLS]``; with ``pooling="mean"`` the mean includes the virtual tokens.
 
 ``prompt_init="vocab"`` starts the prompt from the embeddings of randomly drawn regular tokens
 (elements for compositions; never the special tokens), which Lester et al. found trains better
-than random vectors; ``"random"`` keeps PEFT's initialisation.
+than random vectors; ``"random"`` keeps PEFT's initialisation. ``freeze_prompt=True`` keeps the
+virtual tokens at their initial values (a fixed prompt: only the head trains), the control of the
+chapter's pitfall 5 ("a fixed prompt performs poorly").
+
+In a prompt bank (``chemtl.pipelines.bank``) a task keeps its head (``head.safetensors``) and its
+prompt (``adapter/``, ``chemtl.transfer._peft.save_bank_adapter``); the prompts of several tasks are
+loaded side by side into one PEFT model on the shared base and switched with ``set_adapter``.
 
 Saving writes the base model with the trained head as a plain ``ChemtlForPropertyPrediction``
 (``config.json``, ``model.safetensors``) plus PEFT's ``adapter_config.json`` and
@@ -32,8 +38,14 @@ import torch
 from safetensors.torch import save_file
 from torch import nn
 
-from chemtl.transfer._peft import get_peft_model_quietly, quiet_peft, unwrap_modules_to_save
-from chemtl.transfer.base import Strategy
+from chemtl.transfer._peft import (
+    attach_bank_adapters,
+    get_peft_model_quietly,
+    quiet_peft,
+    save_bank_adapter,
+    unwrap_modules_to_save,
+)
+from chemtl.transfer.base import Strategy, save_head
 
 if TYPE_CHECKING:
     from chemtl.models import ChemtlForPropertyPrediction
@@ -47,7 +59,8 @@ ADAPTER_WEIGHTS = "adapter_model.safetensors"
 
 class PromptStrategy(Strategy):
     name = "prompt"
-    options = ("num_virtual_tokens", "prompt_init")
+    options = ("num_virtual_tokens", "prompt_init", "freeze_prompt")
+    bankable = True
 
     @classmethod
     def apply(cls, model: ChemtlForPropertyPrediction, config: StrategyConfig) -> nn.Module:
@@ -61,7 +74,18 @@ class PromptStrategy(Strategy):
         peft_model = get_peft_model_quietly(model, peft_config)
         if config.prompt_init == "vocab":
             init_prompt_from_vocab(peft_model)
+        if config.freeze_prompt:
+            prompt_parameters(peft_model).requires_grad_(False)
         return peft_model
+
+    @classmethod
+    def save_adapter(cls, model: nn.Module, out_dir: Path) -> None:
+        save_head(model, out_dir)
+        save_bank_adapter(model, out_dir)
+
+    @classmethod
+    def attach(cls, base, tasks):
+        return attach_bank_adapters(base, {name: path for name, (path, _) in tasks.items()})
 
     @classmethod
     def save(cls, model: nn.Module, out_dir: Path) -> None:
@@ -82,6 +106,11 @@ class PromptStrategy(Strategy):
         base = super().load(model_dir, config)
         with quiet_peft():
             return PeftModel.from_pretrained(base, str(Path(model_dir) / ADAPTER_DIR))
+
+
+def prompt_parameters(peft_model: nn.Module) -> nn.Parameter:
+    """The (P, d) virtual-token table of the active prompt."""
+    return peft_model.prompt_encoder[peft_model.active_adapter].embedding.weight
 
 
 @torch.no_grad()

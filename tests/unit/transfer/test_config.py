@@ -49,6 +49,11 @@ def test_trainable_layers_must_be_a_positive_integer(value):
         (dict(name="lora", lora_r=0), "lora_r must be an integer >= 1, got 0"),
         (dict(name="prompt", prompt_init="text"), "unknown prompt_init 'text'; choose one of random, vocab"),
         (dict(name="prefix", num_virtual_tokens=0), "num_virtual_tokens must be an integer >= 1, got 0"),
+        (
+            dict(name="prefix", freeze_prompt=True),
+            "freeze_prompt=True only applies to strategy prompt, not 'prefix'",
+        ),
+        (dict(name="prompt", freeze_prompt="yes"), "freeze_prompt must be true or false, got 'yes'"),
         (dict(name="prefix", prefix_hidden_size=64), "prefix_hidden_size=64 needs prefix_projection=True"),
         (
             dict(name="lora", lora_target_modules=()),

@@ -38,7 +38,7 @@ if __package__ in (None, ""):
 import common  # noqa: E402
 
 NAME = "generation"
-MODELS = ("composition-gpt-small", "smiles-gpt-small")
+MODELS = ("composition-gpt-small", "smiles-gpt-small", "selfies-gpt-small")
 KINDS = ("composition", "smiles", "selfies")
 QUICK = {"n": 64, "ref_size": 200, "corpus_limit": 3000, "labelled_limit": 500, "train_limit": 5000}
 FU_2023 = "Fu et al. 2023 (generated inorganic formulas), as published"

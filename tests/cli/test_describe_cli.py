@@ -111,3 +111,20 @@ def test_usage_errors(capsys, describer):
         2,
         "error: --train takes no FORMULA and no --model (it trains a new describer into --out)\n",
     )
+
+
+def test_the_shipped_describer_states_a_band_gap_and_metal_or_not(capsys):
+    import re
+
+    from chemtl.data.descriptions import read_description
+
+    code, out, err = run(capsys, "describe", "--model", "composition-t5-small", "NaCl", "Cu", "Fe2O3")
+    assert (code, err) == (0, "")
+    lines = out.splitlines()
+    assert [line.split("\t")[0] for line in lines] == ["NaCl", "Cu", "Fe2O3"]  # in the order given
+    for line in lines:
+        text = line.split("\t")[1]
+        assert re.search(r"band gap \d+\.\d eV", text)
+        read = read_description(text)
+        assert read["band_gap"] is not None and read["metal"] in (True, False)
+    assert read_description(lines[1].split("\t")[1])["metal"] is True  # copper

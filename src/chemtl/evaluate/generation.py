@@ -390,7 +390,8 @@ def smact_checkable(amounts: dict[str, int]) -> bool:
 def smact_valid(key: str, include_alloys: bool, formula: str | None = None) -> bool | None:
     """``smact.screening.smact_validity`` of a reduced formula (``composition_key`` of ``formula``,
     which is parsed instead when the key does not read back), Pauling test on; cached by key.
-    None when ``smact_checkable`` refuses it."""
+    None when ``smact_checkable`` refuses it or smact has no data for one of its elements
+    (smact 4.0 knows none beyond Lr: Rf, Db, ... raise KeyError there)."""
     if (key, include_alloys) in _SMACT_CACHE:
         return _SMACT_CACHE[(key, include_alloys)]
     from pymatgen.core import Composition
@@ -401,7 +402,10 @@ def smact_valid(key: str, include_alloys: bool, formula: str | None = None) -> b
     if not smact_checkable(amounts):
         return None
     comp = Composition(amounts)
-    valid = bool(smact_validity(comp, use_pauling_test=True, include_alloys=include_alloys))
+    try:
+        valid = bool(smact_validity(comp, use_pauling_test=True, include_alloys=include_alloys))
+    except KeyError:  # "Elemental data for Rf not found."
+        return None
     _SMACT_CACHE[(key, include_alloys)] = valid
     return valid
 

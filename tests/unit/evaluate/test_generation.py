@@ -220,6 +220,12 @@ def test_smact_leaves_a_huge_stoichiometry_unchecked():
     assert (m["smact_valid"], m["smact_valid_no_alloys"], m["smact_unchecked"]) == (1.0, 1.0, 1)
 
 
+def test_smact_leaves_an_element_it_has_no_data_for_unchecked():
+    assert gen.smact_valid("RfO2", include_alloys=True) is None  # smact 4.0: no data beyond Lr
+    m = gen.composition_metrics(["NaCl", "RfO2"], train=None, labelled=None)
+    assert (m["smact_valid"], m["smact_unchecked"]) == (1.0, 1)
+
+
 def test_smact_scales_fractional_amounts():
     assert gen._integer_amounts(("Na", "Cl"), (1.0, 1.0)) == {"Na": 1, "Cl": 1}
     assert gen._integer_amounts(("Fe", "Ni"), (0.7071, 0.2929)) == {"Fe": 71, "Ni": 29}

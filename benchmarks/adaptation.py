@@ -73,15 +73,15 @@ SCAFFOLD_SOURCE_FRAC = 0.5
 N_PERMUTATIONS = 100
 DEFAULTS = {
     "seeds": "0,1,2",
-    "source_cap": 3000,
-    "target_cap": 1000,
+    "source_cap": 2000,
+    "target_cap": 500,
     "target_labels": 100,
     "adapt_epochs": 10,
-    "adapt_steps": 300,
+    "adapt_steps": 200,
     "finetune_epochs": 10,
-    "supervised_epochs": 5,
+    "supervised_epochs": 4,
     "batch_size": 32,
-    "diagnostics_rows": 1000,
+    "diagnostics_rows": 500,
 }
 QUICK = {
     "seeds": "0",
@@ -120,13 +120,13 @@ def build_parser() -> argparse.ArgumentParser:
         "--scenarios", default=",".join(SCENARIOS), metavar="LIST", help=f"default {','.join(SCENARIOS)}"
     )
     p.add_argument("--seeds", default=None, metavar="LIST", help="replicate seeds (default 0,1,2)")
-    p.add_argument("--source-cap", type=int, default=None, metavar="N", help="source rows (default 3000)")
+    p.add_argument("--source-cap", type=int, default=None, metavar="N", help="source rows (default 2000)")
     p.add_argument(
         "--target-cap",
         type=int,
         default=None,
         metavar="N",
-        help="target test rows, and rows of the target's labelled training pool (default 1000 each)",
+        help="target test rows, and rows of the target's labelled training pool (default 500 each)",
     )
     p.add_argument(
         "--target-labels",
@@ -137,17 +137,17 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--adapt-epochs", type=int, default=None, help="epochs of each adapt run (default 10)")
     p.add_argument(
-        "--adapt-steps", type=int, default=None, help="at most this many steps per adapt run (default 300)"
+        "--adapt-steps", type=int, default=None, help="at most this many steps per adapt run (default 200)"
     )
     p.add_argument(
         "--finetune-epochs", type=int, default=None, help="epochs on the N target rows (default 10)"
     )
     p.add_argument(
-        "--supervised-epochs", type=int, default=None, help="epochs on the target's pool (default 5)"
+        "--supervised-epochs", type=int, default=None, help="epochs on the target's pool (default 4)"
     )
     p.add_argument("--batch-size", type=int, default=None, help="default 32")
     p.add_argument(
-        "--diagnostics-rows", type=int, default=None, help="rows per domain for MMD/A-distance (default 1000)"
+        "--diagnostics-rows", type=int, default=None, help="rows per domain for MMD/A-distance (default 500)"
     )
     p.add_argument(
         "--models", default=None, metavar="S1,S2,S3", help="override the base models (per scenario)"
@@ -629,17 +629,16 @@ def targets_and_notes(results: dict[str, dict]) -> tuple[list[dict], list[str]]:
     better = 0
     for name, r in results.items():
         d = r["summary"]["dann - source-only"]
-        value = None if d["std"] is None else common.rounded(d["mean"] - d["std"])
-        targets.append(
-            common.target(
-                f"{name}: DANN minus source-only target {r['metric'].upper()}, mean minus its seed std (not worse beyond the spread)",
-                value,
-                0.0,
-                "<=",
-                unit=r["units"] or "",
-                note=f"mean difference {d['mean']}, std {d['std']} over {len(d['values'])} seed(s)",
-            )
+        one_seed = d["std"] is None
+        t = common.target(
+            f"{name}: DANN minus source-only target {r['metric'].upper()}, mean minus its seed std (not worse beyond the spread)",
+            d["mean"] if one_seed else common.rounded(d["mean"] - d["std"]),
+            0.0,
+            "<=",
+            unit=r["units"] or "",
+            note=f"mean difference {d['mean']}, std {d['std']} over {len(d['values'])} seed(s)",
         )
+        targets.append(common.withhold(t, "one seed: no seed spread to judge by") if one_seed else t)
         if d["mean"] is not None and d["mean"] < 0:
             better += 1
             notes.append(

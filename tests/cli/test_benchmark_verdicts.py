@@ -147,7 +147,7 @@ def test_benchmark_help_examples_run_as_written(common):
     text = sub.choices["benchmark"].epilog.split("examples:", 1)[1]
     commands = [shlex.split(line, comments=True) for line in text.splitlines() if line.strip()]
     assert [c[2] for c in commands] == [
-        "speed", "matbench_expt_gap", "matbench_expt_gap", "learning_curve", "molecules", "speed", "fewshot",
+        "speed", "matbench_expt_gap", "matbench_expt_gap", "learning_curve", "molecules", "speed", "fewshot", "adaptation",
         "describe", "generation",
     ]  # fmt: skip
     for argv in commands:

@@ -33,7 +33,15 @@ MMD^2 and the proxy A-distance of the encoder's embeddings before and after adap
 hash, rows, configs) is unchanged and resumed when it was killed (``reuse_or_train``). Writes
 ``results/adaptation.json`` and regenerates ``docs/BENCHMARKS.md``.
 
-    python benchmarks/adaptation.py              # the benchmark (sized for about an hour on 2 cores; not yet timed)
+Budget (the defaults): 2000 source rows, 500 target test rows and 500 in the target's labelled pool,
+100 labelled target rows, adapt runs of at most 200 steps of 32, domain gap on 500 rows per domain.
+Sized from two 20-step probes on the shared 2-core machine (2026-12-01, load about 1.5): an adapt
+step took about 0.43 s on composition-small-mp and 1.3 s on smiles-small, plus about 10 s (compositions)
+to 50 s (molecules) of embedding and diagnostics per adapt run; that puts the default run near an
+hour (about 22 min for the two composition scenarios, 40 min for lipophilicity). The full run has
+not been timed.
+
+    python benchmarks/adaptation.py              # the benchmark (about an hour on 2 cores, estimated)
     python benchmarks/adaptation.py --quick      # a smoke run: tiny caps, 1 seed, a few steps, no verdicts
 """
 

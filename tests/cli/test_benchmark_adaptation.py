@@ -164,3 +164,86 @@ def test_quick_adaptation_benchmark(capsys, tmp_path):
         runs = again[s]["replicates"][0]["runs"]
         assert all(runs[m]["reused"] for m in METHODS)
         assert again[s]["summary"] == data[s]["summary"]
+
+
+def _results(bench, values: dict[str, dict[str, list[float]]]) -> dict:
+    out = {}
+    for name, per_method in values.items():
+        metric = bench.METRIC[name]
+        reps = [
+            {
+                "seed": s,
+                "runs": {
+                    m: {metric: per_method[m][s], "n_train": 100, "gap_before": None, "gap_after": None}
+                    for m in METHODS
+                },
+            }
+            for s in range(3)
+        ]
+        out[name] = {
+            "metric": metric,
+            "units": "u",
+            "replicates": reps,
+            "summary": bench.summarise(reps, metric),
+        }
+    return out
+
+
+def test_verdicts_are_computed_from_the_numbers(bench):
+    same = [1.0, 1.0, 1.0]
+    results = _results(
+        bench,
+        {
+            # DANN 0.05 better on every seed; the chain 0.1 better than direct
+            "dft_to_expt": {"source-only": [0.5, 0.6, 0.7], "dann": [0.45, 0.55, 0.65], "chain": [0.4] * 3,
+                            "direct": [0.5] * 3, "target-supervised": [0.3] * 3},
+            # DANN worse by 0.1 on average, exactly one std: not worse beyond the spread
+            "oxide_to_nonoxide": {"source-only": [0.1] * 3, "dann": [0.2, 0.1, 0.3], "chain": same,
+                                  "direct": same, "target-supervised": same},
+            # DANN worse by 0.3, std 0.1: worse beyond the spread
+            "lipo_scaffold": {"source-only": same, "dann": [1.3, 1.2, 1.4], "chain": same, "direct": same,
+                              "target-supervised": same},
+        },
+    )  # fmt: skip
+    assert results["oxide_to_nonoxide"]["summary"]["dann - source-only"] == {
+        "mean": 0.1, "std": 0.1, "values": [0.1, 0.0, 0.2],
+    }  # fmt: skip
+    targets, notes = bench.targets_and_notes(results)
+    assert [(t["value"], t["target"], t["op"], t["pass"]) for t in targets] == [
+        (-0.05, 0.0, "<=", True),
+        (0.0, 0.0, "<=", True),
+        (0.2, 0.0, "<=", False),
+        (1, 1, ">=", True),
+        (-0.1, 0.0, "<", True),
+    ]
+    assert (
+        notes[2]
+        == "oxide_to_nonoxide: DANN did NOT beat source-only on mean target MAE (difference 0.1, std 0.1)."
+    )
+    assert notes[5] == (
+        "lipo_scaffold: the chain (source then 100 target rows) did NOT beat direct fine-tuning on the same rows "
+        "(difference 0.0, std 0.0)."
+    )
+    # one seed: no spread, so no verdict on 'not worse beyond the spread'
+    one = {n: {"metric": r["metric"], "units": "u", "replicates": r["replicates"][:1],
+               "summary": bench.summarise(r["replicates"][:1], r["metric"])} for n, r in results.items()}  # fmt: skip
+    targets, _ = bench.targets_and_notes(one)
+    assert [t["pass"] for t in targets[:3]] == [None, None, None]
+    assert [t["value"] for t in targets[:3]] == [-0.05, 0.1, 0.3]
+
+
+@pytest.mark.parametrize(
+    ("flags", "message"),
+    [
+        (["--scenarios", "nope"], "error: --scenarios 'nope': choose among dft_to_expt, oxide_to_nonoxide, lipo_scaffold"),
+        (["--quick", "--target-labels", "30"], "error: --target-labels 30 is more than --target-cap 24"),
+        (["--quick", "--source-cap", "0"], "error: --source-cap 0: must be at least 1"),
+        (["--models", "a,b"], "error: --models 'a,b': give one model per scenario (dft_to_expt, oxide_to_nonoxide, lipo_scaffold)"),
+    ],
+)  # fmt: skip
+def test_bad_flags_are_one_line_errors(capsys, tmp_path, flags, message):
+    code, out, err = run(capsys, "benchmark", "adaptation", *flags, "--work-dir", tmp_path / "w",
+                         "--results-dir", tmp_path / "r", "--docs", tmp_path / "B.md")  # fmt: skip
+    assert code == 2 and out == ""
+    assert err.strip() == message
+    assert not (tmp_path / "r").exists()

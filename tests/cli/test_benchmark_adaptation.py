@@ -141,7 +141,7 @@ def test_quick_adaptation_benchmark(capsys, tmp_path):
         assert summary["dann - source-only"]["values"] == [
             pytest.approx(runs["dann"][data[s]["metric"]] - runs["source-only"][data[s]["metric"]], abs=1e-3)
         ]
-    assert data["dft_to_expt"]["replicates"][0]["rows"]["target_compounds_removed_from_source"] == 4604
+    assert data["dft_to_expt"]["replicates"][0]["rows"]["target_compounds_excluded_from_source"] == 4601
     # the source csv holds none of the target's compounds
     from chemtl.data import load_dataset
     from chemtl.data.keys import compound_keys

@@ -45,6 +45,7 @@ bench: install
 	$(BIN)/chemtl benchmark pretraining_ablation --steps 400 --smiles-steps 150 --smiles-batch-size 32 \
 		--esol-size 300 --ft-epochs 20 --ft-patience 5
 	$(BIN)/chemtl benchmark fewshot
+	$(BIN)/chemtl benchmark adaptation
 	$(BIN)/chemtl benchmark describe --n-test 2000 --n-train 20000 --epochs 10 --patience 3
 	$(BIN)/chemtl benchmark generation
 

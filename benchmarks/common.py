@@ -55,6 +55,7 @@ ORDER = (
     "molecules",
     "pretraining_ablation",
     "fewshot",
+    "adaptation",
     "describe",
     "generation",
     "prompt_bank",

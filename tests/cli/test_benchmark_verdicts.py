@@ -148,7 +148,7 @@ def test_benchmark_help_examples_run_as_written(common):
     commands = [shlex.split(line, comments=True) for line in text.splitlines() if line.strip()]
     assert [c[2] for c in commands] == [
         "speed", "matbench_expt_gap", "matbench_expt_gap", "learning_curve", "molecules", "speed", "fewshot",
-        "describe", "generation", "prompt_bank",
+        "adaptation", "describe", "generation", "prompt_bank",
     ]  # fmt: skip
     for argv in commands:
         assert argv[:2] == ["chemtl", "benchmark"]

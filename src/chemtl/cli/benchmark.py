@@ -35,7 +35,9 @@ def register(subparsers) -> None:
         50-1000 training rows), molecules (smiles-small vs Chemprop v2 vs RandomForest-on-Morgan
         on ESOL, FreeSolv, Lipophilicity), pretraining_ablation (masking and objective choices),
         fewshot (ProtoNet, linear probe, GP, kNN, RF and fine-tuning on the same N-way K-shot
-        episodes of the meta-test tasks), describe (a T5 describer's text read back: band-gap
+        episodes of the meta-test tasks), adaptation (source-only, DANN, a source-then-target
+        chain, direct and target-supervised fine-tuning on three domain shifts, with MMD and
+        A-distance before and after), describe (a T5 describer's text read back: band-gap
         MAE and metal accuracy beside regression and classification heads, BLEU, ROUGE-L),
         generation (MOSES metrics of smiles-gpt-small, validity, novelty and SMACT of
         composition-gpt-small, beside MOSES CharRNN and a random baseline), prompt_bank
@@ -57,6 +59,7 @@ def register(subparsers) -> None:
         chemtl benchmark molecules --model smiles-small --datasets esol,freesolv --seeds 0
         chemtl benchmark speed --quick --results-dir /tmp/res --docs /tmp/BENCHMARKS.md
         chemtl benchmark fewshot --quick --collections composition_tasks
+        chemtl benchmark adaptation --quick --scenarios lipo_scaffold
         chemtl benchmark describe --n-test 2000 --n-train 20000
         chemtl benchmark generation --n 2000 --ref-size 2000 --no-fcd
         chemtl benchmark prompt_bank --quick

@@ -16,12 +16,27 @@ from pathlib import Path
 MODELS_PACKAGE = "chemtl.resources.models"
 
 
-def shipped_models() -> list[str]:
-    """Names of the pretrained models inside the package (each a directory with config.json)."""
+def shipped_models(model_type: str | None = None) -> list[str]:
+    """Names of the pretrained models inside the package (each a directory with config.json);
+    with ``model_type``, only those whose config.json says it (``chemtl``: the encoders, ``gpt2``:
+    the generators, ``t5``: the describer). A small JSON read each: no torch, no weights."""
+    import json
+
     root = resources.files("chemtl").joinpath("resources", "models")
     if not root.is_dir():
         return []
-    return sorted(p.name for p in root.iterdir() if p.is_dir() and p.joinpath("config.json").is_file())
+    names = sorted(p.name for p in root.iterdir() if p.is_dir() and p.joinpath("config.json").is_file())
+    if model_type is None:
+        return names
+    out = []
+    for name in names:
+        try:
+            config = json.loads(root.joinpath(name, "config.json").read_text())
+        except ValueError:
+            continue
+        if config.get("model_type") == model_type:
+            out.append(name)
+    return out
 
 
 def resolve_model_dir(name_or_path: str | os.PathLike) -> Path:

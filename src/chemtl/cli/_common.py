@@ -20,11 +20,12 @@ def add_verb(subparsers, name: str, summary: str, description: str, examples: st
     )
 
 
-def shipped_model_names() -> list[str]:
-    """Names of the models inside the package (a directory listing: no torch, no model read)."""
+def shipped_model_names(model_type: str | None = "chemtl") -> list[str]:
+    """Names of the shipped models of ``model_type`` (default the encoders; None: all); see
+    ``chemtl.shipped.shipped_models``."""
     from chemtl.shipped import shipped_models
 
-    return shipped_models()
+    return shipped_models(model_type)
 
 
 def add_model_arg(

@@ -40,7 +40,7 @@ def register(subparsers) -> None:
         """,
     )
     parser.add_argument("formulas", nargs="*", metavar="FORMULA", help="compositions to describe")
-    names = ", ".join(n for n in shipped_model_names() if "t5" in n) or "none installed yet"
+    names = ", ".join(n for n in shipped_model_names("t5")) or "none installed yet"
     parser.add_argument(
         "--model",
         metavar="NAME|DIR",

@@ -8,7 +8,7 @@ from chemtl.cli._common import add_verb, shipped_model_names
 
 
 def register(subparsers) -> None:
-    names = ", ".join(n for n in shipped_model_names() if "gpt" in n) or "none installed"
+    names = ", ".join(n for n in shipped_model_names("gpt2")) or "none installed"
     parser = add_verb(
         subparsers,
         "generate",
@@ -23,7 +23,7 @@ def register(subparsers) -> None:
         --condition NAME=VALUE steers sampling with the property-bin token the model learned
         (--condition NAME:DATASET:COL --bins N at pretraining); --metrics also writes
         OUT.metrics.json (validity, uniqueness, novelty, ...). The same --seed gives the same samples.
-        Shipped generators: composition-gpt-small, smiles-gpt-small (`make pretrained`).
+        Shipped generators: composition-gpt-small, smiles-gpt-small, selfies-gpt-small (`make pretrained`).
         """,
         """
         chemtl pretrain --data inorganic_corpus --objective causal --size tiny --max-steps 300 \\

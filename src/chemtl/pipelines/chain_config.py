@@ -405,7 +405,7 @@ def _check_init(config: ChainConfig, stage: Stage) -> None:
         return
     from chemtl.shipped import shipped_models
 
-    shipped = shipped_models()
+    shipped = shipped_models("chemtl")  # the encoders a stage can start from
     if stage.init in shipped or Path(stage.init).is_dir():
         return
     raise ChainError(

@@ -7,7 +7,6 @@ import pytest
 from chemtl.pipelines.chain_config import (
     FINETUNE_TRAIN,
     ChainError,
-    adapt_module,
     build_call,
     load_chain_config,
     parse_chain,
@@ -168,9 +167,18 @@ def test_comma_lists_and_arrays_and_tables_mean_the_same():
     assert a.stages[1].settings["split-param"] == {"frac": [0.8, 0.1, 0.1]}
 
 
-@pytest.mark.skipif(adapt_module() is not None, reason="this build has chemtl.pipelines.adapt")
-def test_an_adapt_stage_without_the_adapt_module_is_one_line(tmp_path):
-    text = (
-        PRETRAIN + '[[stage]]\nname = "da"\nkind = "adapt"\ninit = "stage:mlm"\nsource = "matbench_mp_gap"\n'
+def test_an_adapt_stage_builds_the_adapt_config_of_the_command_line(tmp_path):
+    text = PRETRAIN + (
+        '[[stage]]\nname = "da"\nkind = "adapt"\ninit = "stage:mlm"\nsource = "matbench_mp_gap"\n'
+        'target = "matbench_expt_gap"\ntarget-col = "target"\nmethod = "dann"\nseed = 3\n'
     )
-    assert error(tmp_path, text) == "stage 'da': adapt is not available in this build"
+    path = tmp_path / "chain.toml"
+    path.write_text(text)
+    stage = load_chain_config(path).stages[1]
+    call = build_call(stage, tmp_path, "runs/mlm")
+    assert (call["run"], call["model_dir"]) == ("adapt", "runs/mlm")
+    config = plain(call["config"])
+    assert (config["source"], config["target"], config["target_col"], config["method"], config["seed"]) == (
+        "matbench_mp_gap", "matbench_expt_gap", "target", "dann", 3,
+    )  # fmt: skip
+    assert call["train"].seed == 3

@@ -48,6 +48,7 @@ bench: install
 	$(BIN)/chemtl benchmark adaptation
 	$(BIN)/chemtl benchmark describe --n-test 2000 --n-train 20000 --epochs 10 --patience 3
 	$(BIN)/chemtl benchmark generation
+	$(BIN)/chemtl benchmark prompt_bank
 
 test-slow: install
 	$(BIN)/python -m pytest -m slow

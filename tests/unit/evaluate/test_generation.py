@@ -220,6 +220,25 @@ def test_smact_leaves_a_huge_stoichiometry_unchecked():
     assert (m["smact_valid"], m["smact_valid_no_alloys"], m["smact_unchecked"]) == (1.0, 1.0, 1)
 
 
+def test_smact_leaves_too_many_oxidation_state_combinations_unchecked():
+    many = {
+        "Ti": 1,
+        "Mn": 1,
+        "Nb": 2,
+        "Al": 2,
+        "V": 1,
+        "Cr": 1,
+        "Fe": 1,
+        "Co": 1,
+        "Si": 1,
+        "Ni": 1,
+        "Mo": 2,
+        "C": 1,
+    }
+    assert not gen.smact_checkable(many)  # a random baseline formula that ran for 20 minutes
+    assert gen.smact_checkable({"Li": 1, "Fe": 1, "P": 1, "O": 4})
+
+
 def test_smact_leaves_an_element_it_has_no_data_for_unchecked():
     assert gen.smact_valid("RfO2", include_alloys=True) is None  # smact 4.0: no data beyond Lr
     m = gen.composition_metrics(["NaCl", "RfO2"], train=None, labelled=None)

@@ -76,7 +76,8 @@ PRETRAIN_SMILES_SMALL := $(BIN)/chemtl pretrain --corpus moses --kind smiles --s
 # short sequences on this 2-core machine).
 # composition: 1600 steps x 128 rows of the inorganic corpus plus matbench_expt_gap behind band-gap
 # bin tokens (--bins 6 gives 4 bins: the metals' zeros merge), each labelled row 10 times (once each,
-# its 4.6k rows would be 1.1% of the stream); smiles: 900 steps x 64 MOSES rows.
+# its 4.6k rows would be 1.1% of the stream: then 1 of the 4 bins' median predicted gap landed in its
+# bin, with 10 repeats 3 of 4, `chemtl benchmark generation`, 2026-12-01); smiles: 900 x 64 MOSES rows.
 PRETRAIN_COMPOSITION_GPT_SMALL := $(BIN)/chemtl pretrain --corpus inorganic_corpus --kind composition \
 	--objective causal --size small --condition band_gap:matbench_expt_gap --bins 6 --condition-repeat 10 \
 	--batch-size 128 \

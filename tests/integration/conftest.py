@@ -111,6 +111,36 @@ def run_cli(runner):
 
 
 @pytest.fixture(scope="session")
+def kill_at_checkpoint(runner):
+    """``kill_at_checkpoint(args, ckpt, what="no checkpoint appeared")``: `chemtl ARGS` slowed to
+    0.25 s a step in a subprocess, SIGKILLed a couple of steps after ``ckpt`` first appears (so the
+    kill lands between checkpoints); fails with ``what`` if no checkpoint comes within 240 s."""
+    import signal
+    import time
+
+    def kill(args, ckpt: Path, what: str = "no checkpoint appeared") -> None:
+        proc = subprocess.Popen(
+            [sys.executable, str(runner), *map(str, args)],
+            env={**os.environ, "CHEMTL_TEST_STEP_DELAY": "0.25"},
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+        )
+        try:
+            deadline = time.monotonic() + 240
+            while not ckpt.exists():
+                assert proc.poll() is None, proc.stderr.read().decode()
+                assert time.monotonic() < deadline, what
+                time.sleep(0.05)
+            time.sleep(0.6)  # a couple more steps: the kill lands between checkpoints
+        finally:
+            proc.send_signal(signal.SIGKILL)
+            proc.wait()
+        assert proc.returncode == -signal.SIGKILL
+
+    return kill
+
+
+@pytest.fixture(scope="session")
 def cli_main():
     """``cli_main(*args)``: `chemtl ARGS` in this process -> exit status."""
     from chemtl.cli import main as m

@@ -6,11 +6,6 @@ from __future__ import annotations
 
 import importlib.util
 import json
-import os
-import signal
-import subprocess
-import sys
-import time
 
 import numpy as np
 import pandas as pd
@@ -151,28 +146,16 @@ def test_domain_gap_numbers_only_where_the_diagnostics_exist(tiny_model, domains
         )
 
 
-def test_sigkill_then_resume_gives_the_uninterrupted_numbers(tiny_model, domains, tmp_path, runner, cli_main):
+def test_sigkill_then_resume_gives_the_uninterrupted_numbers(
+    tiny_model, domains, tmp_path, kill_at_checkpoint, cli_main
+):
     common = adapt_args(tiny_model, domains, "OUT", "--epochs", "4", "--evaluate")
     at = common.index("OUT")
     whole, killed = tmp_path / "whole", tmp_path / "killed"
     assert cli_main(*common[:at], whole, *common[at + 1 :]) == 0
     ckpt = killed / "checkpoints" / "last.ckpt"
-    env = {**os.environ, "CHEMTL_TEST_STEP_DELAY": "0.25"}
     argv = [str(a) for a in (*common[:at], killed, *common[at + 1 :])]
-    proc = subprocess.Popen(
-        [sys.executable, str(runner), *argv], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
-    )
-    try:
-        deadline = time.monotonic() + 240
-        while not ckpt.exists():
-            assert proc.poll() is None, proc.stderr.read().decode()
-            assert time.monotonic() < deadline, "no checkpoint appeared"
-            time.sleep(0.05)
-        time.sleep(0.6)  # a couple more steps: the kill lands between checkpoints
-    finally:
-        proc.send_signal(signal.SIGKILL)
-        proc.wait()
-    assert proc.returncode == -signal.SIGKILL
+    kill_at_checkpoint(argv, ckpt)
     assert not (killed / "metrics.json").exists()
     step = int(torch.load(ckpt, weights_only=True)["global_step"])
     assert 0 < step < 20  # 5 steps per epoch, 4 epochs

@@ -4,11 +4,6 @@ stages, refuses a changed one, resumes a stage killed in the middle to the unint
 from __future__ import annotations
 
 import json
-import os
-import signal
-import subprocess
-import sys
-import time
 
 import pandas as pd
 import torch
@@ -149,7 +144,7 @@ def test_a_non_chain_directory_is_refused(data_dir, tmp_path, cli_main, capsys):
 
 
 def test_a_chain_killed_in_its_second_stage_resumes_there_to_the_uninterrupted_numbers(
-    data_dir, tmp_path, runner, cli_main, capsys
+    data_dir, tmp_path, kill_at_checkpoint, cli_main, capsys
 ):
     config = write_chain(tmp_path / "chain.toml", data_dir)
     whole = tmp_path / "whole"
@@ -158,24 +153,9 @@ def test_a_chain_killed_in_its_second_stage_resumes_there_to_the_uninterrupted_n
 
     killed = tmp_path / "killed"
     ckpt = killed / "stages" / "02-ft" / "checkpoints" / "last.ckpt"
-    env = {**os.environ, "CHEMTL_TEST_STEP_DELAY": "0.25"}
-    proc = subprocess.Popen(
-        [sys.executable, str(runner), "chain", "--config", str(config), "--out", str(killed)],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
+    kill_at_checkpoint(
+        ["chain", "--config", config, "--out", killed], ckpt, "no checkpoint appeared in stage 2"
     )
-    try:
-        deadline = time.monotonic() + 240
-        while not ckpt.exists():
-            assert proc.poll() is None, proc.stderr.read().decode()
-            assert time.monotonic() < deadline, "no checkpoint appeared in stage 2"
-            time.sleep(0.05)
-        time.sleep(0.6)  # a couple more steps: the kill lands between checkpoints
-    finally:
-        proc.send_signal(signal.SIGKILL)
-        proc.wait()
-    assert proc.returncode == -signal.SIGKILL
     state = json.loads((killed / "chain.json").read_text())
     assert [s["status"] for s in state["stages"]] == ["finished", "running"]
     assert not (killed / "stages" / "02-ft" / "metrics.json").exists()

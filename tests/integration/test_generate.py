@@ -170,14 +170,9 @@ def test_package_a_causal_run(composition_run, tmp_path):
     assert all(torch.equal(v, model.state_dict()[k]) for k, v in ref.items())
 
 
-def test_a_killed_causal_run_resumes_to_the_same_weights(tmp_path, runner, cli_main):
+def test_a_killed_causal_run_resumes_to_the_same_weights(tmp_path, kill_at_checkpoint, cli_main):
     """SIGKILL mid-run, then --resume: the weights and numbers of an uninterrupted run (as
     tests/integration/test_resume.py does for fine-tuning)."""
-    import os
-    import signal
-    import subprocess
-    import sys
-    import time
 
     from chemtl.pipelines.finetune import NONDETERMINISTIC_KEYS
 
@@ -204,23 +199,8 @@ def test_a_killed_causal_run_resumes_to_the_same_weights(tmp_path, runner, cli_m
 
     killed = tmp_path / "killed"
     ckpt = killed / "checkpoints" / "last.ckpt"
-    proc = subprocess.Popen(
-        [sys.executable, str(runner), *map(str, common), "--out", str(killed)],
-        env={**os.environ, "CHEMTL_TEST_STEP_DELAY": "0.25"},
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-    )
-    try:
-        deadline = time.monotonic() + 240
-        while not ckpt.exists():
-            assert proc.poll() is None, proc.stderr.read().decode()
-            assert time.monotonic() < deadline, "no checkpoint appeared"
-            time.sleep(0.05)
-        time.sleep(0.6)
-    finally:
-        proc.send_signal(signal.SIGKILL)
-        proc.wait()
-    assert proc.returncode == -signal.SIGKILL and not (killed / "metrics.json").exists()
+    kill_at_checkpoint([*common, "--out", killed], ckpt)
+    assert not (killed / "metrics.json").exists()
     step = torch.load(ckpt, weights_only=True)["global_step"]
     assert 0 < step < 3 * 9  # 72 train rows: 9 batches per epoch
 

@@ -4,11 +4,6 @@ uninterrupted run."""
 from __future__ import annotations
 
 import json
-import os
-import signal
-import subprocess
-import sys
-import time
 
 import pandas as pd
 import torch
@@ -40,31 +35,14 @@ def numbers(run_dir):
 
 
 def test_sigkill_then_resume_gives_the_uninterrupted_metrics(
-    tiny_model, data_dir, tmp_path, runner, cli_main
+    tiny_model, data_dir, tmp_path, kill_at_checkpoint, cli_main
 ):
     common = ("finetune", "--model", tiny_model, "--data", data_dir / "gap.csv", *ARGS)
     assert cli_main(*common, "--out", tmp_path / "whole") == 0
 
     killed = tmp_path / "killed"
     ckpt = killed / "checkpoints" / "last.ckpt"
-    env = {**os.environ, "CHEMTL_TEST_STEP_DELAY": "0.25"}
-    proc = subprocess.Popen(
-        [sys.executable, str(runner), *map(str, common), "--out", str(killed)],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-    )
-    try:
-        deadline = time.monotonic() + 240
-        while not ckpt.exists():
-            assert proc.poll() is None, proc.stderr.read().decode()
-            assert time.monotonic() < deadline, "no checkpoint appeared"
-            time.sleep(0.05)
-        time.sleep(0.6)  # a couple more steps: the kill lands between checkpoints
-    finally:
-        proc.send_signal(signal.SIGKILL)
-        proc.wait()
-    assert proc.returncode == -signal.SIGKILL
+    kill_at_checkpoint([*common, "--out", killed], ckpt)
     assert not (killed / "metrics.json").exists()
     step = torch.load(ckpt, weights_only=True)["global_step"]
     assert 0 < step < 20  # 5 steps per epoch, 4 epochs

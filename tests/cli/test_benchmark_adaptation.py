@@ -10,7 +10,8 @@ from chemtl.cli import main as cli_main
 from chemtl.cli.benchmark import benchmarks_dir, load_benchmark
 
 SCENARIOS = ["dft_to_expt", "oxide_to_nonoxide", "lipo_scaffold"]
-METHODS = ["source-only", "dann", "chain", "direct", "target-supervised"]
+METHODS = ["source-only", "dann", "dann-w0.1", "chain", "direct", "target-supervised"]
+ADAPT = ["source-only", "dann", "dann-w0.1"]
 
 
 @pytest.fixture(scope="module")
@@ -137,16 +138,17 @@ def test_quick_adaptation_benchmark(capsys, tmp_path):  # about 60 s on 2 busy c
         assert list(runs) == METHODS
         assert all(runs[m]["n_test"] == 24 for m in METHODS)
         assert [runs[m]["n_train"] for m in ("chain", "direct", "target-supervised")] == [8, 8, 24]
-        for m in ("source-only", "dann"):
+        for m in ADAPT:
             assert runs[m]["n_source_train"] + runs[m]["n_source_val"] <= 60
             for when in ("gap_before", "gap_after"):
                 assert set(runs[m][when]) == {"mmd2", "mmd_p_value", "a_distance"}
-        # both adapt methods measured the gap before adaptation on the same rows, with the same model
-        assert runs["source-only"]["gap_before"] == runs["dann"]["gap_before"]
+        # every adapt run measured the gap before adaptation on the same rows, with the same model
+        assert runs["source-only"]["gap_before"] == runs["dann"]["gap_before"] == runs["dann-w0.1"]["gap_before"]
         summary = data[s]["summary"]
-        assert summary["dann - source-only"]["values"] == [
-            pytest.approx(runs["dann"][data[s]["metric"]] - runs["source-only"][data[s]["metric"]], abs=1e-3)
-        ]
+        for m in ("dann", "dann-w0.1"):
+            assert summary[f"{m} - source-only"]["values"] == [
+                pytest.approx(runs[m][data[s]["metric"]] - runs["source-only"][data[s]["metric"]], abs=1e-3)
+            ]
     assert data["dft_to_expt"]["replicates"][0]["rows"]["target_compounds_excluded_from_source"] == 4601
     # the source csv holds none of the target's compounds
     from chemtl.data import load_dataset
@@ -176,7 +178,7 @@ def test_quick_adaptation_benchmark_reuses_and_resumes(capsys, tmp_path):  # two
     again = json.loads(path.read_text())["data"]["scenarios"]
     for s in SCENARIOS:
         runs = again[s]["replicates"][0]["runs"]
-        assert [runs[m]["reused"] for m in METHODS] == [True, s != "dft_to_expt", True, True, True]
+        assert [runs[m]["reused"] for m in METHODS] == [True, s != "dft_to_expt", True, True, True, True]
         assert again[s]["summary"] == data[s]["summary"]
 
 
@@ -209,13 +211,13 @@ def test_verdicts_are_computed_from_the_numbers(bench):
         bench,
         {
             # DANN 0.05 better on every seed; the chain 0.1 better than direct
-            "dft_to_expt": {"source-only": [0.5, 0.6, 0.7], "dann": [0.45, 0.55, 0.65], "chain": [0.4] * 3,
+            "dft_to_expt": {"source-only": [0.5, 0.6, 0.7], "dann": [0.45, 0.55, 0.65], "dann-w0.1": [0.5, 0.6, 0.7], "chain": [0.4] * 3,
                             "direct": [0.5] * 3, "target-supervised": [0.3] * 3},
             # DANN worse by 0.1 on average, exactly one std: not worse beyond the spread
-            "oxide_to_nonoxide": {"source-only": [0.1] * 3, "dann": [0.2, 0.1, 0.3], "chain": same,
+            "oxide_to_nonoxide": {"source-only": [0.1] * 3, "dann": [0.2, 0.1, 0.3], "dann-w0.1": [0.05] * 3, "chain": same,
                                   "direct": same, "target-supervised": same},
             # DANN worse by 0.3, std 0.1: worse beyond the spread
-            "lipo_scaffold": {"source-only": same, "dann": [1.3, 1.2, 1.4], "chain": same, "direct": same,
+            "lipo_scaffold": {"source-only": same, "dann": [1.3, 1.2, 1.4], "dann-w0.1": same, "chain": same, "direct": same,
                               "target-supervised": same},
         },
     )  # fmt: skip
@@ -231,10 +233,20 @@ def test_verdicts_are_computed_from_the_numbers(bench):
         (-0.1, 0.0, "<", True),
     ]
     assert (
-        notes[2]
+        notes[3]
         == "oxide_to_nonoxide: DANN did NOT beat source-only on mean target MAE (difference 0.1, std 0.1)."
     )
-    assert notes[5] == (
+    assert notes[4].startswith(
+        "oxide_to_nonoxide (ablation, not judged): DANN with lambda rising to 0.1 beat source-only "
+        "(difference -0.05, std "
+    )
+    ablation = results["oxide_to_nonoxide"]["summary"]["dann-w0.1 - source-only"]
+    assert ablation["mean"] == -0.05 and ablation["std"] == pytest.approx(0.0, abs=1e-12)
+    assert notes[1] == (
+        "dft_to_expt (ablation, not judged): DANN with lambda rising to 0.1 did NOT beat source-only "
+        "(difference 0.0, std 0.0)."
+    )
+    assert notes[8] == (
         "lipo_scaffold: the chain (source then 100 target rows) did NOT beat direct fine-tuning on the same rows "
         "(difference 0.0, std 0.0)."
     )

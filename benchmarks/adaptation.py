@@ -673,7 +673,13 @@ def targets_and_notes(results: dict[str, dict]) -> tuple[list[dict], list[str]]:
             )
         g = r["summary"]["domain_gap"]
         mmd_so, mmd_dann = g.get("source-only mmd2 after"), g.get("dann mmd2 after")
-        if mmd_so and mmd_dann and d["mean"] is not None and d["mean"] > 0 and mmd_dann["mean"] < mmd_so["mean"]:
+        if (
+            mmd_so
+            and mmd_dann
+            and d["mean"] is not None
+            and d["mean"] > 0
+            and mmd_dann["mean"] < mmd_so["mean"]
+        ):
             notes.append(
                 f"{name}: DANN closed the embedding gap (MMD^2 after {mmd_dann['mean']} vs source-only "
                 f"{mmd_so['mean']}) and still raised the target error: aligned features, misaligned labels "

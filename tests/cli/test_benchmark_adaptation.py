@@ -143,7 +143,9 @@ def test_quick_adaptation_benchmark(capsys, tmp_path):  # about 60 s on 2 busy c
             for when in ("gap_before", "gap_after"):
                 assert set(runs[m][when]) == {"mmd2", "mmd_p_value", "a_distance"}
         # every adapt run measured the gap before adaptation on the same rows, with the same model
-        assert runs["source-only"]["gap_before"] == runs["dann"]["gap_before"] == runs["dann-w0.1"]["gap_before"]
+        assert (
+            runs["source-only"]["gap_before"] == runs["dann"]["gap_before"] == runs["dann-w0.1"]["gap_before"]
+        )
         summary = data[s]["summary"]
         for m in ("dann", "dann-w0.1"):
             assert summary[f"{m} - source-only"]["values"] == [

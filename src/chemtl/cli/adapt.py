@@ -93,9 +93,10 @@ def register(subparsers) -> None:
     strat = parser.add_argument_group("transfer strategy")
     strat.add_argument("--strategy", default="full", metavar="NAME", help="as chemtl finetune (default full)")
     add_strategy_options(strat)
-    from chemtl.cli.finetune import add_train_args
+    from chemtl.cli.finetune import add_regression_head_args, add_train_args
 
     add_train_args(parser)
+    add_regression_head_args(parser)
     parser.set_defaults(func=run)
 
 

@@ -141,6 +141,27 @@ def train_config_from_args(args: argparse.Namespace):
         grad_clip=args.grad_clip if args.grad_clip else None,
         checkpoint_every_n_steps=args.checkpoint_every,
         progress_bar=args.progress,
+        loss=getattr(args, "loss", "mse"),
+        output_gate=getattr(args, "output_gate", False),
+    )
+
+
+def add_regression_head_args(parser: argparse.ArgumentParser) -> None:
+    """``--loss`` and ``--output-gate`` (regression heads: finetune, adapt)."""
+    g = parser.add_argument_group("regression head")
+    g.add_argument(
+        "--loss",
+        choices=("mse", "l1", "robust-l1"),
+        default="mse",
+        help="regression loss, also the validation loss that picks the best epoch; robust-l1 "
+        "predicts each row's standard deviation too (predictions.csv and `chemtl predict` report "
+        "it as predicted_std) (default %(default)s)",
+    )
+    g.add_argument(
+        "--output-gate",
+        action="store_true",
+        help="a sigmoid gate that lets the head predict exactly 0 (targets with many zeros, such as "
+        "metals' band gaps)",
     )
 
 
@@ -246,6 +267,7 @@ def register(subparsers) -> None:
         help="the task's name in the bank (its predict column: prediction_NAME)",
     )
     add_train_args(parser)
+    add_regression_head_args(parser)
     parser.set_defaults(func=run)
 
 

@@ -28,6 +28,7 @@ KINDS = ("composition", "smiles", "selfies")
 POOLINGS = ("cls", "mean")
 FRACTION_ENCODINGS = ("sinusoidal", "learned")
 AMOUNT_LOSSES = ("log_mse", "mse")
+REGRESSION_LOSSES = ("mse", "l1", "robust-l1")
 PROBLEM_TYPES = ("regression", "single_label_classification", "multi_label_classification")
 
 # Composition vocabulary of the tokenizer contract: 5 specials + 118 elements (H=5 ... Og=122).
@@ -97,6 +98,12 @@ class ChemtlConfig(PreTrainedConfig):
     Property head (``ChemtlForPropertyPrediction``): ``num_labels`` and ``problem_type`` as in
     Hugging Face (``"regression"`` masks NaN targets, so several sparse targets train together),
     ``classifier_dropout`` and ``classifier_hidden_size`` (default ``hidden_size``).
+    ``regression_loss``: ``"mse"``, ``"l1"`` or ``"robust-l1"`` (the head also predicts a log
+    standard deviation per target; CrabNet's robust L1, see ``chemtl.models.losses``).
+    ``output_gate``: the head also predicts a gate logit g per target and the prediction becomes
+    ``z0 + sigmoid(g) (mu - z0)``, where ``gate_zero`` z0 is the standardised value of 0 (one per
+    target): a gate that closes predicts exactly 0 in the user's units (a point mass at zero, as
+    the metals' 0 eV band gaps; CrabNet's sigmoid gate).
     """
 
     model_type = "chemtl"
@@ -128,6 +135,9 @@ class ChemtlConfig(PreTrainedConfig):
     projection_dim: int = 128
     classifier_dropout: float = 0.1
     classifier_hidden_size: int | None = None
+    regression_loss: str = "mse"
+    output_gate: bool = False
+    gate_zero: list[float] | None = None
     tie_word_embeddings: bool = False
 
     def __post_init__(self, **kwargs: Any) -> None:
@@ -186,6 +196,19 @@ class ChemtlConfig(PreTrainedConfig):
                 raise ChemtlError(f"{name} must be an id in [0, {self.vocab_size}), got {value!r}")
         if self.problem_type is not None:
             _choice("problem_type", self.problem_type, PROBLEM_TYPES)
+        _choice("regression_loss", self.regression_loss, REGRESSION_LOSSES)
+        if not isinstance(self.output_gate, bool):
+            raise ChemtlError(f"output_gate must be true or false, got {self.output_gate!r}")
+        if self.gate_zero is not None and (
+            not isinstance(self.gate_zero, list | tuple)
+            or not all(isinstance(v, int | float) and not isinstance(v, bool) for v in self.gate_zero)
+        ):
+            raise ChemtlError(f"gate_zero must be a list of numbers, got {self.gate_zero!r}")
+
+    @property
+    def head_parts(self) -> int:
+        """Outputs of the property head per label: the prediction, [its log std], [its gate logit]."""
+        return 1 + (self.regression_loss == "robust-l1") + bool(self.output_gate)
 
     @property
     def head_dim(self) -> int:

@@ -63,11 +63,31 @@ def amount_loss(
     raise ValueError(f"unknown amount loss {kind!r}")
 
 
-def property_loss(logits: torch.Tensor, labels: torch.Tensor, problem_type: str) -> torch.Tensor:
+SQRT2 = 2.0**0.5
+
+
+def robust_l1(pred: torch.Tensor, log_std: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+    """CrabNet's robust L1: ``mean(sqrt(2) |target - pred| exp(-log_std) + log_std)``.
+
+    The negative log-likelihood of a Laplace distribution of standard deviation ``exp(log_std)``
+    (up to a constant): rows the model is unsure of cost less per unit of error but pay
+    ``log_std``, so ``exp(log_std)`` learns to be each row's expected error scale.
+    """
+    return (SQRT2 * (target - pred).abs() * torch.exp(-log_std) + log_std).mean()
+
+
+def property_loss(
+    logits: torch.Tensor,
+    labels: torch.Tensor,
+    problem_type: str,
+    regression_loss: str = "mse",
+    log_std: torch.Tensor | None = None,
+) -> torch.Tensor:
     """Loss of (B, L) ``logits`` against ``labels`` for a Hugging Face ``problem_type``.
 
     - ``"regression"``: labels (B,) or (B, L) float; NaN targets are skipped, so several sparsely
-      labelled properties train together (multi-task); MSE over the finite entries.
+      labelled properties train together (multi-task); ``regression_loss`` over the finite
+      entries: ``"mse"``, ``"l1"`` or ``"robust-l1"`` (needs ``log_std``, (B, L)).
     - ``"single_label_classification"``: labels (B,) class ids, -100 ignored; cross-entropy.
     - ``"multi_label_classification"``: labels (B, L) in {0, 1}, NaN skipped; binary cross-entropy.
     """
@@ -81,7 +101,15 @@ def property_loss(logits: torch.Tensor, labels: torch.Tensor, problem_type: str)
     if not finite.any():
         return _zero(logits)
     if problem_type == "regression":
-        return F.mse_loss(logits[finite], labels[finite])
+        if regression_loss == "mse":
+            return F.mse_loss(logits[finite], labels[finite])
+        if regression_loss == "l1":
+            return F.l1_loss(logits[finite], labels[finite])
+        if regression_loss == "robust-l1":
+            if log_std is None:
+                raise ValueError("regression_loss 'robust-l1' needs the predicted log_std")
+            return robust_l1(logits[finite], log_std.reshape(logits.shape)[finite], labels[finite])
+        raise ValueError(f"unknown regression_loss {regression_loss!r}")
     if problem_type == "multi_label_classification":
         return F.binary_cross_entropy_with_logits(logits[finite], labels[finite])
     raise ValueError(f"unknown problem_type {problem_type!r}")

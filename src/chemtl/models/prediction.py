@@ -26,10 +26,13 @@ from chemtl.models.losses import property_loss
 
 @dataclass
 class ChemtlPropertyOutput(ModelOutput):
-    """loss (when labels are given), logits (B, num_labels), pooler_output (B, d), hidden_states."""
+    """loss (when labels are given), logits (B, num_labels), pooler_output (B, d), hidden_states;
+    ``log_std`` (B, num_labels): the predicted log standard deviation (``regression_loss``
+    ``"robust-l1"`` only), in standardised units."""
 
     loss: torch.Tensor | None = None
     logits: torch.Tensor | None = None
+    log_std: torch.Tensor | None = None
     pooler_output: torch.Tensor | None = None
     hidden_states: tuple[torch.Tensor, ...] | None = None
 
@@ -46,12 +49,25 @@ def property_head(config: ChemtlConfig, num_labels: int | None = None) -> Chemtl
     """The ``classifier`` of a property model of ``config`` (``num_labels`` outputs, default the
     config's): a prompt bank rebuilds each task's head with it."""
     hidden = config.classifier_hidden_size or config.hidden_size
+    labels = config.num_labels if num_labels is None else num_labels
     return ChemtlHead(
-        config.hidden_size,
-        hidden,
-        config.num_labels if num_labels is None else num_labels,
-        dropout=config.classifier_dropout,
+        config.hidden_size, hidden, labels * config.head_parts, dropout=config.classifier_dropout
     )
+
+
+def split_head_output(config: ChemtlConfig, raw: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor | None]:
+    """The head's (B, L * parts) output -> (prediction (B, L), log_std (B, L) or None): the
+    columns are [mu | log_std if robust-l1 | gate logit if output_gate]; a gate maps mu to
+    ``z0 + sigmoid(g) (mu - z0)`` (``config.gate_zero`` z0, 0 when unset)."""
+    if config.head_parts == 1:
+        return raw, None
+    chunks = list(raw.chunk(config.head_parts, dim=-1))
+    pred = chunks.pop(0)
+    log_std = chunks.pop(0) if config.regression_loss == "robust-l1" else None
+    if config.output_gate:
+        zero = pred.new_tensor(config.gate_zero or [0.0] * pred.shape[-1])
+        pred = zero + torch.sigmoid(chunks.pop(0)) * (pred - zero)
+    return pred, log_std
 
 
 class ChemtlForPropertyPrediction(ChemtlPreTrainedModel):
@@ -96,12 +112,22 @@ class ChemtlForPropertyPrediction(ChemtlPreTrainedModel):
             output_attentions=output_attentions,
             return_dict=True,
         )
-        logits = self.classifier(out.pooler_output)  # (B, num_labels)
+        logits, log_std = split_head_output(self.config, self.classifier(out.pooler_output))  # (B, L)
         loss = None
         if labels is not None:
-            loss = property_loss(logits, labels.to(logits.device), resolve_problem_type(self.config, labels))
+            loss = property_loss(
+                logits,
+                labels.to(logits.device),
+                resolve_problem_type(self.config, labels),
+                self.config.regression_loss,
+                log_std,
+            )
         output = ChemtlPropertyOutput(
-            loss=loss, logits=logits, pooler_output=out.pooler_output, hidden_states=out.hidden_states
+            loss=loss,
+            logits=logits,
+            log_std=log_std,
+            pooler_output=out.pooler_output,
+            hidden_states=out.hidden_states,
         )
         return output if return_dict else output.to_tuple()
 

@@ -174,6 +174,7 @@ def adapt(
         check_split_sizes,
         check_targets,
         forward_outputs,
+        head_options,
         load_data,
         resolve_split,
         split_record,
@@ -239,6 +240,7 @@ def adapt(
         problem_type="regression",
         use_safetensors=True,
         ignore_mismatched_sizes=True,
+        **head_options(train, "regression", mean, std),
     )
     model = apply_strategy(model, strategy)
     set_train_mode(model, strategy, True)

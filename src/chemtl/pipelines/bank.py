@@ -314,6 +314,11 @@ def finetune_to_bank(
     from chemtl.pipelines.finetune import finetune
 
     bank_path = Path(bank)
+    if train.loss == "robust-l1" or train.output_gate:
+        what = "--output-gate" if train.output_gate else "--loss robust-l1"
+        raise BankError(
+            f"{what} adds head outputs that a bank's task heads do not hold; use it without --bank"
+        )
     check_can_add(bank_path, model_dir, task_name, strategy, overwrite=overwrite)
     work = out_dir is None
     run_dir = bank_path / WORK_DIR / task_name if work else Path(out_dir)

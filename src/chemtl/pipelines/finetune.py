@@ -287,23 +287,26 @@ def forward_outputs(
     batch_size: int = 256,
     mc_dropout: int = 0,
     seed: int = 0,
+    with_log_std: bool = False,
 ):
     """Raw head outputs (N, num_labels) for ``inputs``, in eval mode; with ``mc_dropout=K`` also
-    K stochastic passes with dropout on, stacked (K, N, num_labels)."""
+    K stochastic passes with dropout on, stacked (K, N, num_labels). ``with_log_std``: a third
+    value, the predicted log standard deviations (N, num_labels) of a robust-l1 model (else None)."""
     import torch
 
     from chemtl.training.seeding import derive_seed
 
     collate = PropertyCollate(tokenizer, max_length, None)
-    outs, samples = [], []
+    outs, samples, log_stds = [], [], []
     was_training = model.training
     try:
         with torch.no_grad():
             model.eval()
             for i in range(0, len(inputs), batch_size):
-                outs.append(
-                    model(**collate.encode(inputs[i : i + batch_size]), return_dict=True).logits.float()
-                )
+                out = model(**collate.encode(inputs[i : i + batch_size]), return_dict=True)
+                outs.append(out.logits.float())
+                if with_log_std and getattr(out, "log_std", None) is not None:
+                    log_stds.append(out.log_std.float())
             if mc_dropout:
                 model.train()
                 gen_state = torch.random.get_rng_state()
@@ -319,7 +322,42 @@ def forward_outputs(
         model.train(was_training)
     logits = torch.cat(outs).numpy()
     stacked = torch.stack(samples).numpy() if samples else None
+    if with_log_std:
+        return logits, stacked, (torch.cat(log_stds).numpy() if log_stds else None)
     return logits, stacked
+
+
+def head_options(train: TrainConfig, task: str, mean, std) -> dict[str, Any]:
+    """The property model's loss and gate settings from ``train`` (regression only): its
+    ``regression_loss``, ``output_gate`` and ``gate_zero`` (0 in standardised units, per target)."""
+    if task != "regression":
+        for name, value, default in (("loss", train.loss, "mse"), ("output_gate", train.output_gate, False)):
+            if value != default:
+                raise ChemtlError(f"{name} {value!r} needs a regression target; this one is {task}")
+        return {}
+    means = np.atleast_1d(np.asarray(mean, dtype=np.float64))
+    stds = np.atleast_1d(np.asarray(std, dtype=np.float64))
+    return {
+        "regression_loss": train.loss,
+        "output_gate": train.output_gate,
+        "gate_zero": (-means / stds).tolist() if train.output_gate else None,
+    }
+
+
+def std_calibration(targets: np.ndarray, preds: np.ndarray, stds: np.ndarray) -> dict[str, float]:
+    """How a robust-l1 model's predicted standard deviations relate to its errors on some rows:
+    their mean, the RMSE they would imply against the measured RMSE, and the Spearman correlation
+    of predicted std with absolute error (above 0: the rows it is unsure of are the worse ones)."""
+    from scipy.stats import spearmanr
+
+    err = np.abs(np.asarray(targets, dtype=np.float64) - preds)
+    rho = spearmanr(stds, err).statistic if np.ptp(stds) > 0 and np.ptp(err) > 0 else float("nan")
+    return {
+        "mean_std": float(np.mean(stds)),
+        "implied_rmse": float(np.sqrt(np.mean(stds**2))),
+        "rmse": float(np.sqrt(np.mean(err**2))),
+        "spearman_std_abs_error": float(rho),
+    }
 
 
 def to_user_units(logits: np.ndarray, meta: dict[str, Any]) -> np.ndarray:
@@ -447,6 +485,7 @@ def finetune(
         problem_type=problem_type,
         use_safetensors=True,
         ignore_mismatched_sizes=True,
+        **head_options(train, task, mean, std),
     )
     model = apply_strategy(model, strategy)
     set_train_mode(model, strategy, True)
@@ -493,7 +532,7 @@ def finetune(
         dataset=ds.name,
         units=ds.info.get("units"),
     )
-    logits, _ = forward_outputs(model, tokenizer, ds.inputs, data.max_length)
+    logits, _, log_std = forward_outputs(model, tokenizer, ds.inputs, data.max_length, with_log_std=True)
     sides = np.full(len(ds), "", dtype=object)
     for side, idx in split.sides().items():
         sides[idx] = side
@@ -502,6 +541,8 @@ def finetune(
     if task == "regression":
         preds = to_user_units(logits, meta)[:, 0]
         pred_cols["prediction"] = preds
+        if log_std is not None:  # robust-l1: each row's predicted standard deviation, user units
+            pred_cols["predicted_std"] = np.exp(log_std[:, 0].astype(np.float64)) * std
         score = {
             s: regression_metrics(targets[idx], preds[idx]) for s, idx in split.sides().items() if len(idx)
         }
@@ -543,6 +584,11 @@ def finetune(
     }
     if task == "regression":
         metrics["target_mean"], metrics["target_std"] = mean, std
+        metrics["loss"], metrics["output_gate"] = train.loss, train.output_gate
+        if "predicted_std" in pred_cols and len(split.test) > 1:
+            metrics["test_predicted_std"] = std_calibration(
+                targets[split.test], preds[split.test], pred_cols["predicted_std"][split.test]
+            )
     if selection is not None:
         metrics["selection"] = {k: v for k, v in selection.items() if k != "rows"}
 

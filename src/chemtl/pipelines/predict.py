@@ -14,6 +14,11 @@ probabilities whose argmax is the label). It is never replaced by a dropout mean
 - an ensemble without MC dropout: the same over the members' eval-mode predictions (the std
   of the members' values; the entropy of the mean member probabilities).
 
+``predicted_std``: a model fine-tuned with the robust-l1 loss predicts each row's standard
+deviation itself (its aleatoric uncertainty, in the target's units; for an ensemble the mean over
+the members, all of which must be robust-l1 models). It needs no extra passes and is reported
+beside ``uncertainty``, never instead of it.
+
 ``predict_table(model_dirs, data)`` reads a dataset or a user's csv and returns the table
 ``chemtl predict`` writes: every column of the file that is not the input, in file order (ids,
 names, anything else), then ``input``, ``target`` (the model's target column when the file has
@@ -82,6 +87,7 @@ def predict(
         raise ChemtlError(f"mc_dropout must be 0 (off) or at least 2 passes, got {mc_dropout}")
     evals: list[np.ndarray] = []  # per member (N, L): user units (regression) or probabilities
     passes: list[np.ndarray] = []  # every dropout pass of every member, the same shapes
+    stds: list[np.ndarray] = []  # per robust-l1 member (N, L): its predicted std, user units
     first_meta: dict[str, Any] | None = None
     for d in dirs:
         model, loaded = _load_finetuned(d)
@@ -97,9 +103,11 @@ def predict(
                 f"{str(d)!r} predicts a different task, kind or class set than {str(dirs[0])!r}"
             )
         length = max_length or meta.get("max_length", 256)
-        logits, samples = forward_outputs(
-            model, loaded.tokenizer, inputs, length, batch_size, mc_dropout, seed
+        logits, samples, log_std = forward_outputs(
+            model, loaded.tokenizer, inputs, length, batch_size, mc_dropout, seed, with_log_std=True
         )
+        if log_std is not None and meta["task"] == "regression":  # robust-l1: the model's own std
+            stds.append(np.exp(log_std.astype(np.float64)) * np.asarray(meta["target_std"], dtype=np.float64))
 
         def units(raw: np.ndarray, meta=meta) -> np.ndarray:
             return (
@@ -112,15 +120,20 @@ def predict(
     table: dict[str, Any] = {"input": list(inputs)}
     mean = np.stack(evals).mean(axis=0)  # (N, L): the point prediction
     spread = np.stack(passes) if passes else np.stack(evals) if len(evals) > 1 else None  # (M, N, L)
+    own = np.stack(stds).mean(axis=0) if len(stds) == len(evals) else None  # (N, L), every member robust
     if first_meta["task"] == "regression" and mean.shape[1] == 1:
         table["prediction"] = mean[:, 0]
         if spread is not None:
             table["uncertainty"] = spread[:, :, 0].std(axis=0)
+        if own is not None:
+            table["predicted_std"] = own[:, 0]
     elif first_meta["task"] == "regression":  # multi-task: one column per target
         for j, name in enumerate(first_meta.get("targets") or range(mean.shape[1])):
             table[f"prediction_{name}"] = mean[:, j]
             if spread is not None:
                 table[f"uncertainty_{name}"] = spread[:, :, j].std(axis=0)
+            if own is not None:
+                table[f"predicted_std_{name}"] = own[:, j]
     else:
         classes = first_meta["classes"]
         table["prediction"] = [classes[i] for i in mean.argmax(axis=1)]

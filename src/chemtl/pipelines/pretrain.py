@@ -424,7 +424,7 @@ def supervised_pretrain(
     ``chemtl finetune --model`` carries on from.
     """
     from chemtl.models import ChemtlConfig, ChemtlForPropertyPrediction
-    from chemtl.pipelines.finetune import PropertyCollate, forward_outputs, to_user_units
+    from chemtl.pipelines.finetune import PropertyCollate, forward_outputs, head_options, to_user_units
     from chemtl.pipelines.modeldir import load_model_dir, make_meta, quiet_transformers, save_model_dir
     from chemtl.pipelines.runs import prepare_run_dir
     from chemtl.tokenizers import get_tokenizer
@@ -472,6 +472,7 @@ def supervised_pretrain(
         "train": train.to_dict(),
     }
     t = len(names)
+    heads = head_options(train, "regression", mean, std)
     if init_from is not None:
         net = ChemtlForPropertyPrediction.from_pretrained(
             init_from,
@@ -479,10 +480,16 @@ def supervised_pretrain(
             problem_type="regression",
             use_safetensors=True,
             ignore_mismatched_sizes=True,
+            **heads,
         )
     else:
         cfg = ChemtlConfig.from_size(
-            model.size, kind, len(tokenizer), num_labels=t, problem_type="regression", **model.overrides
+            model.size,
+            kind,
+            len(tokenizer),
+            num_labels=t,
+            problem_type="regression",
+            **{**heads, **model.overrides},
         )
         net = ChemtlForPropertyPrediction(cfg)
     net.train()

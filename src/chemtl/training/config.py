@@ -26,6 +26,7 @@ TASKS = ("regression", "classification")
 PRECISIONS = ("32", "bf16-mixed")
 ACCELERATORS = ("cpu", "gpu", "auto")
 SCHEDULERS = ("constant", "linear", "cosine")
+LOSSES = ("mse", "l1", "robust-l1")
 OBJECTIVES = ("mlm", "contrastive", "causal")
 MASKINGS = ("random", "element-group", "span")
 
@@ -98,6 +99,11 @@ class TrainConfig(_JsonConfig):
     ``patience=None`` disables early stopping (the last epoch's weights are kept).
     ``checkpoint_every_n_steps`` writes ``checkpoints/last.ckpt`` every N optimiser steps, besides
     after every epoch.
+    ``loss`` (regression): ``mse``, ``l1`` or ``robust-l1`` (the head also predicts each row's
+    standard deviation, which ``chemtl predict`` reports); the validation loss that picks the best
+    epoch is the same loss. ``output_gate`` (regression): a sigmoid gate that lets the head
+    predict exactly 0 in the user's units (targets with a point mass at 0, such as metals' band
+    gaps). Both become the fine-tuned model's ``regression_loss`` / ``output_gate``.
     """
 
     lr: float = 1e-4
@@ -120,9 +126,14 @@ class TrainConfig(_JsonConfig):
     grad_clip: float | None = 1.0
     checkpoint_every_n_steps: int = 50
     progress_bar: bool = True
+    loss: str = "mse"
+    output_gate: bool = False
 
     def __post_init__(self) -> None:
         _check_positive("lr", self.lr)
+        _check_choice("loss", self.loss, LOSSES)
+        if not isinstance(self.output_gate, bool):
+            raise ConfigError(f"output_gate must be true or false, got {self.output_gate!r}")
         if self.head_lr is not None:
             _check_positive("head_lr", self.head_lr)
         _check_positive("lr_decay", self.lr_decay)

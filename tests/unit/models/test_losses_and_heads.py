@@ -137,3 +137,77 @@ def test_collator_batches_feed_the_pretraining_model():
     out = model(**batch)
     assert out.mlm_loss is not None and out.amount_loss is not None and out.contrastive_loss is not None
     out.loss.backward()
+
+
+def test_regression_losses_hand_computed():
+    pred = torch.tensor([[1.0], [3.0], [0.0]])
+    labels = torch.tensor([2.0, 1.0, float("nan")])  # the NaN row is skipped by every loss
+    assert property_loss(pred, labels, "regression", "mse").item() == pytest.approx((1 + 4) / 2)
+    assert property_loss(pred, labels, "regression", "l1").item() == pytest.approx((1 + 2) / 2)
+    # robust L1: sqrt(2) |y - mu| exp(-s) + s per row; rows (1, s=0) and (2, s=ln 2)
+    log_std = torch.tensor([[0.0], [math.log(2.0)], [5.0]])
+    expected = ((math.sqrt(2) * 1 + 0.0) + (math.sqrt(2) * 2 / 2 + math.log(2.0))) / 2
+    robust = property_loss(pred, labels, "regression", "robust-l1", log_std)
+    assert robust.item() == pytest.approx(expected, rel=1e-6)
+    with pytest.raises(ValueError, match="needs the predicted log_std"):
+        property_loss(pred, labels, "regression", "robust-l1")
+    with pytest.raises(ValueError, match="unknown regression_loss 'huber'"):
+        property_loss(pred, labels, "regression", "huber")
+
+
+def test_robust_l1_minimum_is_the_absolute_error():
+    # for one row the loss is minimised at exp(s) = sqrt(2) |y - mu|: the predicted std learns the error
+    pred, target = torch.tensor([0.0]), torch.tensor([0.5])
+    from chemtl.models.losses import robust_l1
+
+    s = torch.linspace(-3, 1, 4001)
+    losses = torch.stack([robust_l1(pred, v.reshape(1), target) for v in s])
+    assert math.exp(s[losses.argmin()].item()) == pytest.approx(math.sqrt(2) * 0.5, rel=2e-3)
+
+
+def test_head_parts_and_gate(composition_batch):
+    from chemtl.models.prediction import split_head_output
+
+    base = dict(hidden_size=32, num_hidden_layers=1, num_attention_heads=2, intermediate_size=64)
+    plain = ChemtlConfig(**base, num_labels=2)
+    both = ChemtlConfig(
+        **base, num_labels=2, regression_loss="robust-l1", output_gate=True, gate_zero=[-1.0, 0.5]
+    )
+    assert (plain.head_parts, both.head_parts) == (1, 3)
+    assert ChemtlConfig(**base, regression_loss="l1").head_parts == 1
+    # columns: [mu (2) | log_std (2) | gate logit (2)]
+    raw = torch.tensor([[3.0, 2.0, 0.1, 0.2, 0.0, 1e4], [-5.0, 0.5, -0.3, 0.0, -1e4, 0.0]])
+    pred, log_std = split_head_output(both, raw)
+    # z0 + sigmoid(g) (mu - z0): g=0 halves the way to z0, g=+inf keeps mu, g=-inf gives z0 exactly
+    assert pred.tolist() == [
+        [pytest.approx(1.0), pytest.approx(2.0)],
+        [pytest.approx(-1.0), pytest.approx(0.5)],
+    ]
+    assert log_std.tolist() == [[pytest.approx(0.1), pytest.approx(0.2)], [pytest.approx(-0.3), 0.0]]
+    assert (
+        split_head_output(plain, raw[:, :2])[0] is not None
+        and split_head_output(plain, raw[:, :2])[1] is None
+    )
+    model = ChemtlForPropertyPrediction(both).eval()
+    assert model.classifier.out.out_features == 6
+    out = model(**composition_batch, labels=torch.tensor([[0.0, 1.0]] * 4), return_dict=True)
+    assert out.logits.shape == (4, 2) and out.log_std.shape == (4, 2) and out.loss.ndim == 0
+    # the gate keeps every prediction between z0 and mu: strictly inside (z0 - |.|, ...) for finite g
+    gated, _ = split_head_output(both, model.classifier(model.chemtl(**composition_batch).pooler_output))
+    assert torch.equal(gated, out.logits)
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "message"),
+    [
+        ("regression_loss", "huber", "unknown regression_loss 'huber'; choose one of mse, l1, robust-l1"),
+        ("output_gate", "yes", "output_gate must be true or false, got 'yes'"),
+        ("gate_zero", ["a"], "gate_zero must be a list of numbers, got ['a']"),
+    ],
+)
+def test_head_options_are_validated(field, value, message):
+    from chemtl.errors import ChemtlError
+
+    with pytest.raises(ChemtlError) as info:
+        ChemtlConfig(**{field: value})
+    assert str(info.value) == message

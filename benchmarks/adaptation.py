@@ -411,7 +411,7 @@ def run_adapt(method: str, model: str, model_sha: str, data: dict, seed: int, ar
             "source": _rows_sha(src_in, src_y),
             "target": _rows_sha(tt_in + te_in, np.concatenate([tt_y, te_y])),
             "adapt": {**cfg.to_dict(), "source": None, "target": None},
-            "train": train_cfg.to_dict(),
+            "train": train_cfg.key_dict(),
         }
     )
     run_dir = work / method

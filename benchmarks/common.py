@@ -94,7 +94,7 @@ def finetune_pinned(
         dataset=dataset,
         dataset_sha256=sub_ds.info.get("sha256"),
         rows=rows,
-        data={**data.to_dict(), "split_file": None},
+        data={**data.key_dict(), "split_file": None},
         train=train_cfg,
         strategy=strategy,
     )

@@ -435,7 +435,7 @@ def run_downstream(
         first = runs[0] if runs else {}
         summary[strategy] = {
             "dataset": DOWNSTREAM[kind],
-            "split": data.to_dict(),
+            "split": data.key_dict(),
             "train_size": first.get("n_train"),
             "n_val": first.get("n_val"),
             "n_test": first.get("n_test"),
@@ -568,8 +568,8 @@ def main(argv: list[str] | None = None) -> dict[str, Path]:
             "limit": limits[v.kind],
             "buffer_size": 10_000,
             "model": ModelConfig(size=size, kind=v.kind).to_dict(),
-            "train": pre_train[v.kind].to_dict(),
-            "pretrain": pcfg.to_dict(),
+            "train": pre_train[v.kind].key_dict(),
+            "pretrain": pcfg.key_dict(),
         }
         log(
             f"{v.key}: pretraining {v.label} on {CORPUS[v.kind]}, {steps[v.kind]} steps of {batch[v.kind]} rows"

@@ -196,7 +196,7 @@ def main(argv: list[str] | None = None) -> dict[str, Path]:
                 run_dir = work / "runs" / f"s{seed}" / task
                 key = run_hash(
                     model_sha256=model_sha, dataset=dataset, dataset_sha256=sub.info.get("sha256"),
-                    rows=rows_key, data=data.to_dict(), train=train, strategy=strategy,
+                    rows=rows_key, data=data.key_dict(), train=train, strategy=strategy,
                 )  # fmt: skip
                 in_bank = arm in BANK_ARMS and is_bank(bank) and task in read_bank(bank)["tasks"]
                 fresh = args.fresh or (arm in BANK_ARMS and not in_bank)

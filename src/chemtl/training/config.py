@@ -53,6 +53,18 @@ class _JsonConfig:
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)  # type: ignore[call-overload]
 
+    # Fields added after run keys were first recorded: ``key_dict`` leaves them out while they hold
+    # their defaults, so a finished run keyed before they existed is still found (and reused).
+    _key_optional: tuple[str, ...] = ()
+
+    def key_dict(self) -> dict[str, Any]:
+        """``to_dict`` for run keys (``chemtl.evaluate.compare.run_hash``): without the
+        ``_key_optional`` fields that are at their defaults."""
+        defaults = {f.name: f.default for f in dataclasses.fields(self)}  # type: ignore[arg-type]
+        return {
+            k: v for k, v in self.to_dict().items() if not (k in self._key_optional and v == defaults.get(k))
+        }
+
     @classmethod
     def from_dict(cls, data: dict[str, Any]):
         names = {f.name for f in dataclasses.fields(cls)}  # type: ignore[arg-type]
@@ -128,6 +140,7 @@ class TrainConfig(_JsonConfig):
     progress_bar: bool = True
     loss: str = "mse"
     output_gate: bool = False
+    _key_optional = ("loss", "output_gate")
 
     def __post_init__(self) -> None:
         _check_positive("lr", self.lr)

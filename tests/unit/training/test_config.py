@@ -39,6 +39,8 @@ def test_round_trip_through_json(tmp_path):
             "objective 'gan' is not one of mlm, contrastive, causal",
         ),
         (lambda: PretrainConfig(mask="blocks"), "mask 'blocks' is not one of random, element-group, span"),
+        (lambda: TrainConfig(loss="huber"), "loss 'huber' is not one of mse, l1, robust-l1"),
+        (lambda: TrainConfig(output_gate=1), "output_gate must be true or false, got 1"),
     ],
 )
 def test_bad_values_are_one_line_errors(make, message):
@@ -101,3 +103,14 @@ def test_causal_objective_stands_alone_and_takes_conditions():
         with pytest.raises(ChemtlError) as info:
             PretrainConfig(**kwargs)
         assert str(info.value) == message
+
+
+def test_run_keys_leave_out_later_fields_at_their_defaults():
+    # a run keyed before ``loss`` and ``output_gate`` existed has the same key as one with them at
+    # their defaults, so finished benchmark runs stay reusable; any other value changes the key
+    plain = TrainConfig(seed=3)
+    assert set(plain.to_dict()) - set(plain.key_dict()) == {"loss", "output_gate"}
+    assert {k: v for k, v in plain.to_dict().items() if k not in ("loss", "output_gate")} == plain.key_dict()
+    assert TrainConfig(loss="l1").key_dict()["loss"] == "l1"
+    assert TrainConfig(output_gate=True).key_dict()["output_gate"] is True
+    assert DataConfig(dataset="x").key_dict() == DataConfig(dataset="x").to_dict()

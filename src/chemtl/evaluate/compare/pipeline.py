@@ -171,7 +171,7 @@ def _run_hash(ctx: _Context, rep: _Replicate, fold: int | None, train_cfg: Train
         dataset=ctx.dataset.name,
         dataset_sha256=ctx.dataset.info.get("sha256"),
         rows=rep.rows_sha256,
-        data={**ctx.config.data.to_dict(), "fold": fold},
+        data={**ctx.config.data.key_dict(), "fold": fold},
         train=train_cfg,
         strategy=strategy,
     )

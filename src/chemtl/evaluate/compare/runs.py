@@ -74,7 +74,13 @@ def run_hash(
     the model's weights hash, the table and the run's rows (a hash or hashes of them), the data
     config as a dict (leave out paths that do not change the rows), the ``TrainConfig`` (its
     progress bar left out) and the ``StrategyConfig``."""
-    train_dict = train.to_dict() if hasattr(train, "to_dict") else dict(train)
+    train_dict = (
+        train.key_dict()
+        if hasattr(train, "key_dict")
+        else train.to_dict()
+        if hasattr(train, "to_dict")
+        else dict(train)
+    )
     return hash_json(
         {
             "format": RUN_FORMAT,

@@ -398,13 +398,22 @@ def main(argv: list[str] | None = None) -> dict[str, Path]:
     for label, model, strategy in chemtl_methods:
         methods[label].update(model=model, strategy=strategy, model_sha256=model_sha256[model])
 
+    for label, _, _ in chemtl_methods:
+        vals = [r.get("val_mae") for r in methods[label]["runs"]]
+        methods[label]["mean_val_mae"] = None if None in vals or not vals else float(np.mean(vals))
     pretrained = [c[0] for c in chemtl_methods if c[2] != "scratch"]
-    best = min(pretrained, key=lambda n: methods[n]["mean_mae"]) if pretrained else None
+    # the headline is chosen on validation rows (the mean validation MAE over the folds), never on
+    # the test MAE it reports
+    best = (
+        min(pretrained, key=lambda n: (methods[n]["mean_val_mae"] is None, methods[n]["mean_val_mae"] or 0.0))
+        if pretrained
+        else None
+    )
     best_mae = methods[best]["mean_mae"] if best else None
     protocol_seconds = sum(m["wall_seconds"] for m in methods.values())
     targets_out = [
         common.target(
-            f"best chemtl mean MAE over the 5 folds ({best or 'no pretrained model run'})",
+            f"headline chemtl mean MAE over the 5 folds ({best or 'no pretrained model run'}; chosen on validation MAE)",
             common.rounded(best_mae),
             TARGET_MAE,
             "<=",
@@ -542,6 +551,14 @@ def main(argv: list[str] | None = None) -> dict[str, Path]:
             "leaderboard_tolerance_ev": LEADERBOARD_TOLERANCE_EV,
             "methods": methods,
             "best_chemtl": best,
+            "headline": None
+            if best is None
+            else {
+                "label": best,
+                "mean_mae": best_mae,
+                "mean_val_mae": methods[best]["mean_val_mae"],
+                "chosen_by": "lowest mean validation MAE over the folds among the pretrained rows",
+            },
             "protocol_seconds": round(protocol_seconds, 2),
             "feature_seconds": round(feature_seconds, 2),
             "rf": {

@@ -74,6 +74,14 @@ def test_quick_matbench_run_writes_result_and_docs(chemtl, tiny_model, tmp_path)
         assert len(method["fold_mae"]) == 1 and method["mean_mae"] > 0 and method["wall_seconds"] >= 0
     chemtl_run = data["methods"][f"chemtl {tag} / full"]["runs"][0]
     assert chemtl_run["n_train"] + chemtl_run["n_val"] == 200 and chemtl_run["n_test"] == 921
+    # the headline is the pretrained row chosen on validation MAE (here the only one), with its test MAE
+    full = data["methods"][f"chemtl {tag} / full"]
+    assert data["headline"] == {
+        "label": f"chemtl {tag} / full",
+        "mean_mae": full["mean_mae"],
+        "mean_val_mae": chemtl_run["val_mae"],
+        "chosen_by": "lowest mean validation MAE over the folds among the pretrained rows",
+    }
     assert chemtl_run["epochs_run"] == 1 and chemtl_run["reused"] is False
     # a smoke run does not claim the targets either way
     assert [t["pass"] for t in r["targets"]] == [None, None]

@@ -39,6 +39,7 @@ test: lint
 bench: install
 	$(BIN)/python -m pip install -q "chemprop==2.2.4" "torch==2.13.0"
 	$(BIN)/chemtl benchmark speed
+	$(BIN)/chemtl benchmark recipe
 	$(BIN)/chemtl benchmark matbench_expt_gap
 	$(BIN)/chemtl benchmark learning_curve --epochs 15 --patience 4
 	$(BIN)/chemtl benchmark molecules --seeds 0,1,2 --epochs 12 --patience 3 --rf-trees 200

@@ -188,6 +188,8 @@ def register(subparsers) -> None:
             --strategy prompt --prompt-init vocab --task-name band_gap --bank runs/bank
         chemtl finetune --model composition-small-mp --data gaps.csv --target target --strategy prompt \\
             --prompt-init vocab --freeze-prompt --out runs/gap-fixed   # a fixed prompt: only the head trains
+        chemtl finetune --model composition-small-mp --data matbench_expt_gap --target target \\
+            --augment jitter --jitter 0.02 --batch-size auto --out runs/gap-aug   # CrabNet's jitter and batch rule
         """,
     )
     add_model_arg(parser, "the pretrained (or a fine-tuned) model")

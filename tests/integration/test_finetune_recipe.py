@@ -4,6 +4,11 @@ from __future__ import annotations
 
 import json
 
+import pytest
+import torch
+
+from chemtl.pipelines.finetune import NONDETERMINISTIC_KEYS as DROP
+
 FAST = ("--epochs", "2", "--patience", "2", "--no-progress", "--split-param", "frac=0.6,0.2,0.2")
 
 
@@ -26,9 +31,8 @@ def test_auto_batch_size_and_jitter_are_resolved_and_recorded(tiny_model, data_d
     # the jitter follows --seed: the same command gives the same numbers
     again = tmp_path / "again"
     assert finetune(cli_main, tiny_model, data_dir, again, "--batch-size", "auto", "--augment", "auto") == 0
-    drop = ("train_seconds", "peak_rss_mb", "peak_rss_mb_per_rank")
-    first = {k: v for k, v in metrics.items() if k not in drop}
-    second = {k: v for k, v in json.loads((again / "metrics.json").read_text()).items() if k not in drop}
+    first = {k: v for k, v in metrics.items() if k not in DROP}
+    second = {k: v for k, v in json.loads((again / "metrics.json").read_text()).items() if k not in DROP}
     assert first == second
 
 
@@ -50,3 +54,27 @@ def test_randomised_smiles_are_refused_for_a_composition_model(
         "error: augment 'random-smiles' applies to smiles and selfies inputs, not composition\n"
     )
     assert not out.exists()
+
+
+@pytest.mark.slow
+def test_a_jittered_run_killed_and_resumed_ends_with_the_uninterrupted_numbers(
+    tiny_model, data_dir, tmp_path, kill_at_checkpoint, cli_main
+):
+    common = (
+        "finetune", "--model", tiny_model, "--data", data_dir / "gap.csv", "--target", "gap",
+        "--strategy", "full", "--epochs", "4", "--patience", "3", "--batch-size", "8",
+        "--checkpoint-every", "2", "--split-param", "frac=0.6,0.2,0.2", "--no-progress",
+        "--augment", "jitter",
+    )  # fmt: skip
+    assert cli_main(*common, "--out", tmp_path / "whole") == 0
+    killed = tmp_path / "killed"
+    ckpt = killed / "checkpoints" / "last.ckpt"
+    kill_at_checkpoint([*common, "--out", killed], ckpt)
+    assert 0 < torch.load(ckpt, weights_only=True)["global_step"] < 20
+    assert cli_main(*common, "--out", killed, "--resume") == 0
+    whole = json.loads((tmp_path / "whole" / "metrics.json").read_text())
+    resumed = json.loads((killed / "metrics.json").read_text())
+    assert {k: v for k, v in resumed.items() if k not in DROP} == {
+        k: v for k, v in whole.items() if k not in DROP
+    }
+    assert resumed["augment"] == "jitter"

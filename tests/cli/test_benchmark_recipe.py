@@ -20,7 +20,14 @@ def bench():
 
 
 def test_choice_rule_uses_validation_numbers_per_slot(bench):
-    val = {"l1": 0.40, "robust-l1": 0.38, "gate": 0.47, "onecycle-40": 0.41, "cyclic-swa-40": 0.44, "jitter": 0.45}
+    val = {
+        "l1": 0.40,
+        "robust-l1": 0.38,
+        "gate": 0.47,
+        "onecycle-40": 0.41,
+        "cyclic-swa-40": 0.44,
+        "jitter": 0.45,
+    }
     # baseline 0.45: per slot the lowest below it; the gate (0.47) and jitter (a tie, not below) are left out
     assert bench.choose_recipe(0.45, val) == {"loss": "robust-l1", "schedule": "onecycle-40"}
     assert bench.choose_recipe(0.30, val) == {}

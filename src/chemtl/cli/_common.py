@@ -100,6 +100,41 @@ def add_training_data_args(parser: argparse.ArgumentParser) -> None:
         action="store_true",
         help="keep a split that puts the same compound on two sides (refused by default)",
     )
+    data.add_argument(
+        "--augment",
+        choices=("none", "auto", "jitter", "random-smiles"),
+        default="none",
+        help="vary the training batches (never validation, test or predictions): jitter multiplies "
+        "each element's fraction by 1 + N(0, --jitter) and renormalises (compositions, CrabNet's); "
+        "random-smiles writes each molecule as a randomised SMILES (SMILES, SELFIES); auto picks by "
+        "kind; the noise follows --seed (default none)",
+    )
+    data.add_argument(
+        "--jitter",
+        type=float,
+        default=0.02,
+        metavar="SIGMA",
+        help="--augment jitter/auto: standard deviation of the relative fraction noise (default 0.02)",
+    )
+
+
+def batch_size_arg(value: str):
+    """--batch-size N or auto (``TrainConfig.batch_size``): an integer >= 1, or "auto"."""
+    if value.strip().lower() == "auto":
+        return "auto"
+    try:
+        number = int(value)
+    except ValueError:
+        number = 0
+    if number < 1:
+        raise argparse.ArgumentTypeError(f"{value!r} is not an integer >= 1 or 'auto'")
+    return number
+
+
+AUTO_BATCH_HELP = (
+    "auto: grows with the data, CrabNet's rule 2**round(log2(training rows) - 4) clamped to 128..4096, "
+    "recorded in train_config.json and metrics.json"
+)
 
 
 def add_progress_arg(parser, default: bool = True) -> None:

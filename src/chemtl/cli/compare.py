@@ -8,11 +8,13 @@ from __future__ import annotations
 import argparse
 
 from chemtl.cli._common import (
+    AUTO_BATCH_HELP,
     add_model_arg,
     add_progress_arg,
     add_strategy_options,
     add_training_data_args,
     add_verb,
+    batch_size_arg,
     default_split,
     default_split_note,
     split_params_with_leakage,
@@ -154,7 +156,13 @@ def register(subparsers) -> None:
         help="early stopping on validation loss (0: off; default %(default)s, finetune's is 10, for the "
         "same reason)",
     )
-    train.add_argument("--batch-size", type=int, default=DEFAULTS["batch_size"], help="default %(default)s")
+    train.add_argument(
+        "--batch-size",
+        type=batch_size_arg,
+        default=DEFAULTS["batch_size"],
+        metavar="N|auto",
+        help=f"per run; {AUTO_BATCH_HELP} (default %(default)s)",
+    )
     train.add_argument(
         "--lr", type=float, default=DEFAULTS["lr"], help="encoder learning rate (default %(default)s)"
     )
@@ -234,6 +242,8 @@ def config_from_args(args: argparse.Namespace):
         split_file=args.split_file,
         max_length=args.max_length,
         skip_invalid=args.skip_invalid,
+        augment=args.augment,
+        jitter=args.jitter,
     )
     train = TrainConfig(
         lr=args.lr,

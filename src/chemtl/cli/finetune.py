@@ -9,12 +9,14 @@ from __future__ import annotations
 import argparse
 
 from chemtl.cli._common import (
+    AUTO_BATCH_HELP,
     add_fold_arg,
     add_model_arg,
     add_progress_arg,
     add_strategy_options,
     add_training_data_args,
     add_verb,
+    batch_size_arg,
     default_split,
     default_split_note,
     split_params_with_leakage,
@@ -46,8 +48,9 @@ def _key_values(items: list[str] | None, flag: str) -> dict:
     return out
 
 
-def add_train_args(parser: argparse.ArgumentParser, **defaults) -> None:
-    """Optimiser, schedule, stopping, seed, devices, checkpoint and resume flags."""
+def add_train_args(parser: argparse.ArgumentParser, *, auto_batch: bool = False, **defaults) -> None:
+    """Optimiser, schedule, stopping, seed, devices, checkpoint and resume flags; ``auto_batch``:
+    --batch-size also takes ``auto`` (finetune, which resolves it from its training rows)."""
     g = parser.add_argument_group("training")
     g.add_argument(
         "--lr",
@@ -70,9 +73,10 @@ def add_train_args(parser: argparse.ArgumentParser, **defaults) -> None:
     g.add_argument("--weight-decay", type=float, default=0.01)
     g.add_argument(
         "--batch-size",
-        type=int,
+        type=batch_size_arg if auto_batch else int,
         default=defaults.get("batch_size", 32),
-        help="per process (default %(default)s)",
+        metavar="N|auto" if auto_batch else "N",
+        help="per process" + (f"; {AUTO_BATCH_HELP}" if auto_batch else "") + " (default %(default)s)",
     )
     g.add_argument(
         "--epochs", type=int, default=defaults.get("epochs", 50), help="most epochs (default %(default)s)"
@@ -205,6 +209,8 @@ def register(subparsers) -> None:
             --strategy prompt --prompt-init vocab --task-name band_gap --bank runs/bank
         chemtl finetune --model composition-small-mp --data gaps.csv --target target --strategy prompt \\
             --prompt-init vocab --freeze-prompt --out runs/gap-fixed   # a fixed prompt: only the head trains
+        chemtl finetune --model composition-small-mp --data matbench_expt_gap --target target \\
+            --augment jitter --jitter 0.02 --batch-size auto --out runs/gap-aug   # CrabNet's jitter and batch rule
         """,
     )
     add_model_arg(parser, "the pretrained (or a fine-tuned) model")
@@ -266,7 +272,7 @@ def register(subparsers) -> None:
         metavar="NAME",
         help="the task's name in the bank (its predict column: prediction_NAME)",
     )
-    add_train_args(parser)
+    add_train_args(parser, auto_batch=True)
     add_regression_head_args(parser)
     parser.set_defaults(func=run)
 
@@ -301,6 +307,8 @@ def run(args: argparse.Namespace) -> int:
         skip_invalid=args.skip_invalid,
         select=args.select,
         select_n=args.n,
+        augment=args.augment,
+        jitter=args.jitter,
     )
     train = train_config_from_args(args)
     if args.bank is None and args.task_name is not None:

@@ -250,12 +250,18 @@ def split_record(split) -> dict[str, Any]:
 
 
 class PropertyCollate:
-    """(input, target) rows -> model batch; targets already standardised (regression) or class ids."""
+    """(input, target) rows -> model batch; targets already standardised (regression) or class ids.
 
-    def __init__(self, tokenizer: Any, max_length: int, task: str | None) -> None:
+    ``augmentation`` (a ``chemtl.data.augment.TrainingAugmentation``, training batches only)
+    varies each batch with noise drawn from the batch's ``seed``: randomised SMILES before
+    tokenising, jittered fractions after.
+    """
+
+    def __init__(self, tokenizer: Any, max_length: int, task: str | None, augmentation: Any = None) -> None:
         self.tokenizer = tokenizer
         self.max_length = max_length
         self.task = task
+        self.augmentation = augmentation
 
     def encode(self, strings: list[str]) -> dict[str, Any]:
         import torch
@@ -271,12 +277,45 @@ class PropertyCollate:
     def __call__(self, rows: list[tuple[str, Any]], seed: int = 0) -> dict[str, Any]:
         import torch
 
-        batch = self.encode([r[0] for r in rows])
+        strings = [r[0] for r in rows]
+        if self.augmentation is None:
+            batch = self.encode(strings)
+        else:
+            batch = self.augmentation.batch(self.encode(self.augmentation.strings(strings, seed)), seed)
         if self.task == "classification":
             batch["labels"] = torch.tensor([int(r[1]) for r in rows], dtype=torch.long)
         elif self.task == "regression":  # (B,) or (B, T) with NaN for a missing target
             batch["labels"] = torch.tensor([r[1] for r in rows], dtype=torch.float32)
         return batch
+
+
+def training_loaders(
+    train_rows: list,
+    val_rows: list,
+    tokenizer: Any,
+    max_length: int,
+    task: str,
+    train: TrainConfig,
+    augmentation: Any = None,
+):
+    """The resumable training loader (batches of ``train.batch_size``, ``augmentation`` applied)
+    and the validation loader (never augmented; None without validation rows)."""
+    from chemtl.training.data import EpochBatches, ResumableLoader, eval_loader
+
+    train_loader = ResumableLoader(
+        EpochBatches(
+            train_rows,
+            PropertyCollate(tokenizer, max_length, task, augmentation),
+            train.batch_size,
+            seed=train.seed,
+        ),
+        num_workers=train.num_workers,
+    )
+    collate = PropertyCollate(tokenizer, max_length, task)
+    val_loader = (
+        eval_loader(val_rows, collate, max(train.batch_size, 64), seed=train.seed) if val_rows else None
+    )
+    return train_loader, val_loader
 
 
 def forward_outputs(
@@ -378,9 +417,11 @@ def softmax(logits: np.ndarray) -> np.ndarray:
 
 
 def _configs_record(
-    data: DataConfig, train: TrainConfig, strategy, task: str, model_dir: str
+    data: DataConfig, train: TrainConfig, strategy, task: str, model_dir: str, batch_size_auto: bool = False
 ) -> dict[str, Any]:
-    return {
+    """The resolved configs (``train.batch_size`` the number trained with; ``batch_size_auto``
+    recorded when it came from ``--batch-size auto``)."""
+    record = {
         "run": "finetune",
         "model_source": str(model_dir),
         "task": task,
@@ -388,6 +429,22 @@ def _configs_record(
         "train": train.to_dict(),
         "strategy": strategy.to_dict(),
     }
+    if batch_size_auto:
+        record["batch_size_auto"] = True
+    return record
+
+
+def training_augmentation(data: DataConfig, kind: str, tokenizer: Any):
+    """The ``TrainingAugmentation`` that ``data.augment`` means for ``kind`` inputs, or None."""
+    from chemtl.data.augment import TrainingAugmentation
+    from chemtl.training.config import ConfigError, resolve_augment
+
+    method = resolve_augment(data.augment, kind)
+    if method == "none":
+        return None
+    if method == "jitter" and "fractions" not in getattr(tokenizer, "model_input_names", ()):
+        raise ConfigError(f"augment {data.augment!r} jitters fractions; this model's tokenizer has none")
+    return TrainingAugmentation(method, kind, data.jitter)
 
 
 def finetune(
@@ -412,7 +469,6 @@ def finetune(
     from chemtl.models import ChemtlForPropertyPrediction
     from chemtl.pipelines.modeldir import load_model_dir, make_meta, quiet_transformers, save_model_dir
     from chemtl.pipelines.runs import prepare_run_dir
-    from chemtl.training.data import EpochBatches, ResumableLoader, eval_loader
     from chemtl.training.distributed import global_rank_from_env
     from chemtl.training.engine import fit
     from chemtl.training.manifest import build_manifest, now_iso
@@ -453,6 +509,9 @@ def finetune(
     unselected = split.train
     split, selection = select_training_rows(ds, split, data, model_dir)
     unselected = np.setdiff1d(unselected, split.train)
+    batch_size_auto = train.batch_size == "auto"
+    train = train.for_rows(int(len(split.train)))  # --batch-size auto: CrabNet's rule, from n_train
+    augmentation = training_augmentation(data, source.kind, tokenizer)
     targets = np.asarray(ds.targets)
     if task == "classification":
         classes, targets = class_indices(ds)
@@ -494,20 +553,20 @@ def finetune(
     # 4. claim the output directory, once every option is known to work (rank 0; launched
     #    DDP ranks find it claimed)
     rank0 = global_rank_from_env() == 0
-    run_config = _configs_record(data, train, strategy, task, str(model_dir))
+    run_config = _configs_record(data, train, strategy, task, str(model_dir), batch_size_auto)
     if rank0:
         prepare_run_dir(out, run_config, resume=resume, overwrite=overwrite)
 
     # 5. train
     rows = list(zip(ds.inputs, scaled.tolist()))
-    collate = PropertyCollate(tokenizer, data.max_length, task)
-    train_rows = [rows[i] for i in split.train]
-    val_rows = [rows[i] for i in split.val]
-    train_loader = ResumableLoader(
-        EpochBatches(train_rows, collate, train.batch_size, seed=train.seed), num_workers=train.num_workers
-    )
-    val_loader = (
-        eval_loader(val_rows, collate, max(train.batch_size, 64), seed=train.seed) if val_rows else None
+    train_loader, val_loader = training_loaders(
+        [rows[i] for i in split.train],
+        [rows[i] for i in split.val],
+        tokenizer,
+        data.max_length,
+        task,
+        train,
+        augmentation,
     )
     module = TaskModule(model, ModelLoss(), train, groups)
     result = fit(module, train_loader, val_loader, train, out, resume=resume)
@@ -568,6 +627,8 @@ def finetune(
             if k in ("method", "fold", "seed", "params", "indices_sha256")
         },
         "seed": train.seed,
+        "batch_size": int(train.batch_size),
+        "augment": "none" if augmentation is None else augmentation.method,
         "n_train": int(len(split.train)),
         "n_val": int(len(split.val)),
         "n_test": int(len(split.test)),

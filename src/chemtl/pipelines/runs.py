@@ -21,7 +21,13 @@ RUN_CONFIG = "train_config.json"
 RESUME_FREE = {("train", "progress_bar")}
 # Fields added after runs were written, with the value every older run ran with: an interrupted run
 # whose config lacks one resumes when the new value is that one.
-ADDED_FIELDS = {("pretrain", "condition_repeat"): 1}
+ADDED_FIELDS = {
+    ("pretrain", "condition_repeat"): 1,
+    ("data", "augment"): "none",
+    ("data", "jitter"): 0.02,
+    ("train", "loss"): "mse",
+    ("train", "output_gate"): False,
+}
 _MISSING = object()
 RUN_FILES = (
     RUN_CONFIG,

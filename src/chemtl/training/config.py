@@ -29,6 +29,13 @@ SCHEDULERS = ("constant", "linear", "cosine")
 LOSSES = ("mse", "l1", "robust-l1")
 OBJECTIVES = ("mlm", "contrastive", "causal")
 MASKINGS = ("random", "element-group", "span")
+# Training-batch augmentation (``DataConfig.augment``): "auto" is "jitter" for compositions and
+# "random-smiles" for SMILES and SELFIES (randomised through SMILES).
+AUGMENTS = ("none", "auto", "jitter", "random-smiles")
+AUGMENT_KINDS = {"jitter": ("composition",), "random-smiles": ("smiles", "selfies")}
+DEFAULT_JITTER = 0.02
+# ``TrainConfig.batch_size = "auto"``: CrabNet's rule, resolved from the training rows.
+AUTO_BATCH_MIN, AUTO_BATCH_MAX = 2**7, 2**12
 
 
 class ConfigError(ChemtlError, ValueError):
@@ -45,6 +52,29 @@ def _check_positive(name: str, value: float, allow_zero: bool = False) -> None:
     if not isinstance(value, int | float) or isinstance(value, bool) or not math.isfinite(value) or not ok:
         bound = ">= 0" if allow_zero else "> 0"
         raise ConfigError(f"{name} must be a finite number {bound}, got {value!r}")
+
+
+def resolve_augment(augment: str, kind: str) -> str:
+    """The augmentation ``augment`` means for inputs of ``kind``: "none", "jitter" or
+    "random-smiles" ("auto" picks by kind); ``ConfigError`` when it does not fit the kind."""
+    _check_choice("augment", augment, AUGMENTS)
+    if augment == "none":
+        return "none"
+    if augment == "auto":
+        return "jitter" if kind == "composition" else "random-smiles"
+    if kind not in AUGMENT_KINDS[augment]:
+        raise ConfigError(
+            f"augment {augment!r} applies to {' and '.join(AUGMENT_KINDS[augment])} inputs, not {kind}"
+        )
+    return augment
+
+
+def auto_batch_size(n_train: int) -> int:
+    """CrabNet's batch size for ``n_train`` training rows: ``2 ** round(log2(n_train) - 4)``
+    (about 1/16 of the rows, a power of two) clamped to 128..4096 (``AUTO_BATCH_MIN``/``MAX``)."""
+    if not isinstance(n_train, int) or isinstance(n_train, bool) or n_train < 1:
+        raise ConfigError(f"batch_size 'auto' needs a number of training rows >= 1, got {n_train!r}")
+    return min(max(2 ** round(math.log2(n_train) - 4), AUTO_BATCH_MIN), AUTO_BATCH_MAX)
 
 
 class _JsonConfig:
@@ -105,6 +135,8 @@ class TrainConfig(_JsonConfig):
     """How to optimise: the same TrainConfig and seed give the same numbers on the CPU.
 
     ``batch_size`` is per process: with ``devices=2`` each step sees ``2 * batch_size`` rows.
+    ``batch_size="auto"`` grows with the data (CrabNet's rule, ``auto_batch_size``): ``finetune``
+    resolves it from its training rows (``for_rows``) before training and records the number.
     ``max_steps=None`` trains for ``max_epochs``; otherwise training stops at whichever comes first.
     ``head_lr=None`` uses ``lr`` for the head too. ``lr_decay`` < 1 multiplies the learning rate of
     each encoder layer below the top by that factor per layer (layer-wise decay).
@@ -122,7 +154,7 @@ class TrainConfig(_JsonConfig):
     head_lr: float | None = 1e-3
     lr_decay: float = 1.0
     weight_decay: float = 0.01
-    batch_size: int = 32
+    batch_size: int | str = 32
     max_epochs: int = 50
     max_steps: int | None = None
     patience: int | None = 10
@@ -153,7 +185,10 @@ class TrainConfig(_JsonConfig):
         if self.lr_decay > 1:
             raise ConfigError(f"lr_decay must be in (0, 1], got {self.lr_decay!r}")
         _check_positive("weight_decay", self.weight_decay, allow_zero=True)
-        for name in ("batch_size", "max_epochs", "devices", "num_nodes", "checkpoint_every_n_steps"):
+        b = self.batch_size
+        if b != "auto" and (not isinstance(b, int) or isinstance(b, bool) or b < 1):
+            raise ConfigError(f"batch_size must be an integer >= 1 or 'auto', got {b!r}")
+        for name in ("max_epochs", "devices", "num_nodes", "checkpoint_every_n_steps"):
             value = getattr(self, name)
             if not isinstance(value, int) or isinstance(value, bool) or value < 1:
                 raise ConfigError(f"{name} must be an integer >= 1, got {value!r}")
@@ -175,6 +210,13 @@ class TrainConfig(_JsonConfig):
     def world_size(self) -> int:
         return self.devices * self.num_nodes
 
+    def for_rows(self, n_train: int) -> TrainConfig:
+        """This config with ``batch_size="auto"`` resolved for ``n_train`` training rows
+        (``auto_batch_size``); itself when the batch size is already a number."""
+        if self.batch_size != "auto":
+            return self
+        return dataclasses.replace(self, batch_size=auto_batch_size(n_train))
+
 
 @dataclass(frozen=True)
 class DataConfig(_JsonConfig):
@@ -193,6 +235,10 @@ class DataConfig(_JsonConfig):
     split, train on only ``select_n`` rows of the training side, chosen by ``select`` (a method of
     ``chemtl.transfer.fewshot.support.SELECT_METHODS``: k-means on the pretrained model's
     embeddings, or random) with ``split_seed``; validation and test rows are untouched.
+    ``augment``: how training batches (never validation, test or prediction rows) are varied, one
+    of ``AUGMENTS``: "jitter" multiplies each element's fraction by ``1 + N(0, jitter)`` and
+    renormalises (CrabNet's, compositions), "random-smiles" writes each molecule as a randomised
+    SMILES (SMILES, SELFIES), "auto" picks by kind; the noise comes from each batch's seed.
     """
 
     dataset: str
@@ -210,6 +256,9 @@ class DataConfig(_JsonConfig):
     skip_invalid: bool = False
     select: str | None = None
     select_n: int | None = None
+    augment: str = "none"
+    jitter: float = DEFAULT_JITTER
+    _key_optional = ("augment", "jitter")
 
     def __post_init__(self) -> None:
         if not isinstance(self.dataset, str) or not self.dataset:
@@ -248,6 +297,14 @@ class DataConfig(_JsonConfig):
             _check_choice("select", self.select, SELECT_METHODS)
             if not isinstance(self.select_n, int) or isinstance(self.select_n, bool) or self.select_n < 1:
                 raise ConfigError(f"select_n must be an integer >= 1, got {self.select_n!r}")
+        _check_choice("augment", self.augment, AUGMENTS)
+        j = self.jitter
+        if not isinstance(j, int | float) or isinstance(j, bool) or not (math.isfinite(j) and 0 < j < 1):
+            raise ConfigError(f"jitter must be a number in (0, 1), got {j!r}")
+        if self.kind is not None:
+            resolve_augment(self.augment, self.kind)
+        if j != DEFAULT_JITTER and self.augment in ("none", "random-smiles"):
+            raise ConfigError(f"jitter {j!r} needs augment 'jitter' or 'auto', not {self.augment!r}")
 
 
 @dataclass(frozen=True)

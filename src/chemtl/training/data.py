@@ -31,6 +31,16 @@ from torch.utils.data import DataLoader, Dataset, IterableDataset, Sampler, get_
 from chemtl.training.seeding import derive_seed, reseed
 
 
+def _check_batch_size(batch_size: Any) -> None:
+    if batch_size == "auto":  # TrainConfig's sentinel, resolved by the pipeline that knows the rows
+        from chemtl.training.config import ConfigError
+
+        raise ConfigError(
+            "batch_size 'auto' must be resolved from the training rows first (TrainConfig.for_rows); "
+            "only finetune does that"
+        )
+
+
 def epoch_permutation(n: int, seed: int, epoch: int) -> np.ndarray:
     """The row order of an epoch: a pure function of (n, seed, epoch)."""
     return np.random.default_rng(derive_seed(seed, "perm", epoch)).permutation(n)
@@ -60,6 +70,7 @@ class EpochBatches(Dataset):
     ) -> None:
         if len(rows) == 0:
             raise ValueError("no rows to batch")
+        _check_batch_size(batch_size)
         self.rows = rows
         self.collate = collate
         self.batch_size = batch_size
@@ -143,6 +154,7 @@ class StreamingBatches(IterableDataset):
         rank: int = 0,
         world_size: int = 1,
     ) -> None:
+        _check_batch_size(batch_size)
         self.open_rows = open_rows
         self.n_rows = n_rows
         self.collate = collate

@@ -32,3 +32,13 @@ def test_a_changed_option_is_named_and_the_progress_bar_is_free(tmp_path):
         prepare_run_dir(
             tmp_path, {**OLD, "train": {"lr": 0.01, "progress_bar": False}}, resume=True, overwrite=False
         )
+
+
+def test_a_finetune_run_from_before_augmentation_resumes_without_it(tmp_path):
+    old = {"run": "finetune", "data": {"dataset": "x"}, "train": {"batch_size": 32}}
+    (tmp_path / "train_config.json").write_text(json.dumps(old))
+    unaugmented = {**old, "data": {"dataset": "x", "augment": "none", "jitter": 0.02}}
+    prepare_run_dir(tmp_path, unaugmented, resume=True, overwrite=False)
+    with pytest.raises(RunDirError, match=r"option\(s\) data\.augment differ from the interrupted run"):
+        augmented = {**old, "data": {"dataset": "x", "augment": "jitter", "jitter": 0.02}}
+        prepare_run_dir(tmp_path, augmented, resume=True, overwrite=False)

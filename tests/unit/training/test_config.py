@@ -5,7 +5,15 @@ from __future__ import annotations
 import pytest
 
 from chemtl.errors import ChemtlError
-from chemtl.training.config import ConfigError, DataConfig, ModelConfig, PretrainConfig, TrainConfig
+from chemtl.training.config import (
+    ConfigError,
+    DataConfig,
+    ModelConfig,
+    PretrainConfig,
+    TrainConfig,
+    auto_batch_size,
+    resolve_augment,
+)
 
 
 def test_round_trip_through_json(tmp_path):
@@ -25,7 +33,8 @@ def test_round_trip_through_json(tmp_path):
     [
         (lambda: TrainConfig(lr=0), "lr must be a finite number > 0, got 0"),
         (lambda: TrainConfig(lr_decay=1.5), "lr_decay must be in (0, 1], got 1.5"),
-        (lambda: TrainConfig(batch_size=0), "batch_size must be an integer >= 1, got 0"),
+        (lambda: TrainConfig(batch_size=0), "batch_size must be an integer >= 1 or 'auto', got 0"),
+        (lambda: TrainConfig(batch_size="big"), "batch_size must be an integer >= 1 or 'auto', got 'big'"),
         (lambda: TrainConfig(precision="16"), "precision '16' is not one of 32, bf16-mixed"),
         (lambda: TrainConfig(max_steps=0), "max_steps must be an integer >= 1 or None, got 0"),
         (lambda: DataConfig(dataset="x", val_frac=1.0), "val_frac must be in [0, 1), got 1.0"),
@@ -113,4 +122,82 @@ def test_run_keys_leave_out_later_fields_at_their_defaults():
     assert {k: v for k, v in plain.to_dict().items() if k not in ("loss", "output_gate")} == plain.key_dict()
     assert TrainConfig(loss="l1").key_dict()["loss"] == "l1"
     assert TrainConfig(output_gate=True).key_dict()["output_gate"] is True
-    assert DataConfig(dataset="x").key_dict() == DataConfig(dataset="x").to_dict()
+    data = DataConfig(dataset="x", split="random")
+    assert set(data.to_dict()) - set(data.key_dict()) == {"augment", "jitter"}
+    assert DataConfig(dataset="x", split="random", augment="jitter").key_dict()["augment"] == "jitter"
+
+
+@pytest.mark.parametrize(
+    ("n_train", "batch_size"),
+    [
+        (1, 128),  # clamped up to 2**7
+        (100, 128),
+        (2048, 128),  # 2**(11 - 4)
+        (3315, 256),  # matbench_expt_gap fold 0's training rows: log2 11.69 - 4 rounds to 8
+        (5792, 256),  # log2 12.49985
+        (5793, 512),  # log2 12.50009
+        (16384, 1024),
+        (65536, 4096),
+        (342_000, 4096),  # clamped down to 2**12
+    ],
+)
+def test_auto_batch_size_is_crabnets_rule(n_train, batch_size):
+    assert auto_batch_size(n_train) == batch_size
+
+
+def test_auto_batch_size_resolves_from_the_training_rows_and_round_trips(tmp_path):
+    cfg = TrainConfig(batch_size="auto", lr=3e-4)
+    cfg.save(tmp_path / "t.json")
+    assert TrainConfig.load(tmp_path / "t.json") == cfg
+    resolved = cfg.for_rows(3315)
+    assert (resolved.batch_size, resolved.lr) == (256, 3e-4)
+    assert TrainConfig(batch_size=48).for_rows(3315).batch_size == 48  # a number stays
+    assert TrainConfig().batch_size == 32
+    with pytest.raises(ConfigError) as info:
+        cfg.for_rows(0)
+    assert str(info.value) == "batch_size 'auto' needs a number of training rows >= 1, got 0"
+
+
+@pytest.mark.parametrize(
+    ("augment", "kind", "method"),
+    [
+        ("none", "composition", "none"),
+        ("auto", "composition", "jitter"),
+        ("auto", "smiles", "random-smiles"),
+        ("auto", "selfies", "random-smiles"),
+        ("jitter", "composition", "jitter"),
+        ("random-smiles", "smiles", "random-smiles"),
+    ],
+)
+def test_augment_resolves_by_kind(augment, kind, method):
+    assert resolve_augment(augment, kind) == method
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"augment": "mixup"}, "augment 'mixup' is not one of none, auto, jitter, random-smiles"),
+        (
+            {"augment": "random-smiles", "kind": "composition"},
+            "augment 'random-smiles' applies to smiles and selfies inputs, not composition",
+        ),
+        (
+            {"augment": "jitter", "kind": "smiles"},
+            "augment 'jitter' applies to composition inputs, not smiles",
+        ),
+        ({"augment": "jitter", "jitter": 0.0}, "jitter must be a number in (0, 1), got 0.0"),
+        ({"augment": "jitter", "jitter": 1.5}, "jitter must be a number in (0, 1), got 1.5"),
+        ({"jitter": 0.05}, "jitter 0.05 needs augment 'jitter' or 'auto', not 'none'"),
+    ],
+)
+def test_data_config_augment_bad_values_are_one_line_errors(kwargs, message):
+    with pytest.raises(ConfigError) as info:
+        DataConfig(dataset="x", split="random", **kwargs)
+    assert str(info.value) == message
+
+
+def test_data_config_augment_defaults_and_round_trips():
+    default = DataConfig(dataset="x", split="random")
+    assert (default.augment, default.jitter) == ("none", 0.02)
+    cfg = DataConfig(dataset="x", split="random", augment="auto", jitter=0.05)
+    assert DataConfig.from_dict(cfg.to_dict()) == cfg

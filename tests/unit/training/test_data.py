@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
 from chemtl.training.data import EpochBatches, ResumableLoader, StreamingBatches, epoch_permutation
 
@@ -75,3 +76,18 @@ def test_stream_shards_and_resumes():
     whole = list(loader)
     loader.load_state_dict({"epoch": 0, "consumed": 4})
     assert list(loader) == whole[4:]
+
+
+def test_an_unresolved_auto_batch_size_is_refused():
+    from chemtl.training.config import ConfigError
+
+    message = (
+        "batch_size 'auto' must be resolved from the training rows first (TrainConfig.for_rows); "
+        "only finetune does that"
+    )
+    with pytest.raises(ConfigError) as info:
+        EpochBatches(list(range(4)), collate, "auto")
+    assert str(info.value) == message
+    with pytest.raises(ConfigError) as info:
+        StreamingBatches(lambda: iter(["a", "b"]), 2, collate, "auto")
+    assert str(info.value) == message

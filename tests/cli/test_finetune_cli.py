@@ -1,0 +1,80 @@
+"""`chemtl finetune` flags of the training recipe: --augment, --jitter, --batch-size auto."""
+
+from __future__ import annotations
+
+import pytest
+
+from chemtl.cli.main import build_parser, main
+
+BASE = ["finetune", "--model", "composition-small", "--data", "matbench_expt_gap", "--out", "o"]
+
+
+def parse(*argv: str):
+    return build_parser().parse_args(list(argv))
+
+
+def test_defaults_are_unchanged():
+    args = parse(*BASE)
+    assert (args.batch_size, args.augment, args.jitter) == (32, "none", 0.02)
+
+
+def test_batch_size_takes_a_number_or_auto():
+    assert parse(*BASE, "--batch-size", "auto").batch_size == "auto"
+    assert parse(*BASE, "--batch-size", "64").batch_size == 64
+    compare = ["compare", "--model", "composition-small", "--data", "matbench_expt_gap", "--out", "o"]
+    assert parse(*compare, "--batch-size", "auto").batch_size == "auto"
+
+
+def test_augment_flags_parse():
+    args = parse(*BASE, "--augment", "auto", "--jitter", "0.05")
+    assert (args.augment, args.jitter) == ("auto", 0.05)
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (
+            ["--batch-size", "0"],
+            "error: chemtl finetune: argument --batch-size: '0' is not an integer >= 1 or 'auto' "
+            "(see chemtl finetune --help)\n",
+        ),
+        (
+            ["--batch-size", "half"],
+            "error: chemtl finetune: argument --batch-size: 'half' is not an integer >= 1 or 'auto' "
+            "(see chemtl finetune --help)\n",
+        ),
+    ],
+)
+def test_bad_batch_size_is_one_line(capsys, argv, message):
+    with pytest.raises(SystemExit) as exit_info:
+        main([*BASE, *argv])
+    assert exit_info.value.code == 2
+    assert capsys.readouterr().err == message
+
+
+def test_pretrain_batch_size_stays_a_number(capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        main(["pretrain", "--out", "o", "--batch-size", "auto"])
+    err = capsys.readouterr().err
+    assert exit_info.value.code == 2
+    assert err.count("\n") == 1 and "invalid int value: 'auto'" in err
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (
+            ["--augment", "random-smiles", "--kind", "composition"],
+            "error: augment 'random-smiles' applies to smiles and selfies inputs, not composition\n",
+        ),
+        (
+            ["--augment", "jitter", "--jitter", "1.5"],
+            "error: jitter must be a number in (0, 1), got 1.5\n",
+        ),
+        (["--jitter", "0.05"], "error: jitter 0.05 needs augment 'jitter' or 'auto', not 'none'\n"),
+    ],
+)
+def test_bad_augment_values_are_one_line_errors(capsys, argv, message):
+    code = main([*BASE, *argv])
+    out, err = capsys.readouterr()
+    assert (code, out, err) == (2, "", message)

@@ -11,6 +11,7 @@ from chemtl.training.config import ConfigError, DataConfig, ModelConfig, Pretrai
 def test_round_trip_through_json(tmp_path):
     for cfg in (
         TrainConfig(lr=3e-4, head_lr=None, max_steps=10, patience=None, seed=7),
+        TrainConfig(scheduler="cyclic", cycle_epochs=3, cycle_min_ratio=0.05, swa=True, swa_start=0.2),
         DataConfig(dataset="matbench_expt_gap", split="matbench", fold=2, split_params={"frac": [0.8, 0.2]}),
         ModelConfig(size="tiny", kind="smiles", overrides={"pooling": "mean"}),
         PretrainConfig(objectives=("mlm", "contrastive"), mask="span"),
@@ -28,6 +29,30 @@ def test_round_trip_through_json(tmp_path):
         (lambda: TrainConfig(batch_size=0), "batch_size must be an integer >= 1, got 0"),
         (lambda: TrainConfig(precision="16"), "precision '16' is not one of 32, bf16-mixed"),
         (lambda: TrainConfig(max_steps=0), "max_steps must be an integer >= 1 or None, got 0"),
+        (
+            lambda: TrainConfig(scheduler="step"),
+            "scheduler 'step' is not one of constant, linear, cosine, onecycle, cyclic",
+        ),
+        (
+            lambda: TrainConfig(scheduler="onecycle", warmup_steps=100),
+            "warmup_steps 100 cannot go with scheduler onecycle, which warms up itself: "
+            "set it to 0 (--warmup-steps 0)",
+        ),
+        (
+            lambda: TrainConfig(scheduler="cyclic", cycle_epochs=0),
+            "cycle_epochs must be an integer >= 1, got 0",
+        ),
+        (
+            lambda: TrainConfig(scheduler="cyclic", cycle_min_ratio=1.0),
+            "cycle_min_ratio must be in (0, 1), got 1.0",
+        ),
+        (
+            lambda: TrainConfig(cycle_epochs=4),
+            "cycle_epochs 4 needs scheduler cyclic (--scheduler cyclic), got scheduler constant",
+        ),
+        (lambda: TrainConfig(swa=True, swa_start=1.0), "swa_start must be in [0, 1), got 1.0"),
+        (lambda: TrainConfig(swa_start=0.25), "swa_start 0.25 needs swa (--swa)"),
+        (lambda: TrainConfig(swa="yes"), "swa must be true or false, got 'yes'"),
         (lambda: DataConfig(dataset="x", val_frac=1.0), "val_frac must be in [0, 1), got 1.0"),
         (
             lambda: DataConfig(dataset="x", kind="protein"),
@@ -101,3 +126,15 @@ def test_causal_objective_stands_alone_and_takes_conditions():
         with pytest.raises(ChemtlError) as info:
             PretrainConfig(**kwargs)
         assert str(info.value) == message
+
+
+def test_a_config_saved_before_the_schedule_fields_loads_with_their_defaults():
+    old = {k: v for k, v in TrainConfig().to_dict().items() if not k.startswith(("cycle_", "swa"))}
+    cfg = TrainConfig.from_dict(old)
+    assert (cfg.scheduler, cfg.cycle_epochs, cfg.cycle_min_ratio, cfg.swa, cfg.swa_start) == (
+        "constant",
+        2,
+        1e-4 / 6e-3,
+        False,
+        0.5,
+    )

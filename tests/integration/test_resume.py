@@ -79,3 +79,21 @@ def test_a_damaged_checkpoint_on_resume_is_one_line(tiny_model, data_dir, tmp_pa
             "so the run cannot resume: start it again with --overwrite\n"
         )
         assert "weights_only=False" not in err
+
+
+def test_sigkill_mid_averaging_then_resume_gives_the_uninterrupted_metrics(
+    tiny_model, data_dir, tmp_path, kill_at_checkpoint, cli_main
+):
+    # cyclic lr, a cycle every epoch, weights averaged at every cycle minimum from the start
+    swa = ("--scheduler", "cyclic", "--cycle-epochs", "1", "--swa", "--swa-start", "0", "--patience", "0")
+    common = ("finetune", "--model", tiny_model, "--data", data_dir / "gap.csv", *ARGS, *swa)
+    assert cli_main(*common, "--out", tmp_path / "whole") == 0
+    whole = numbers(tmp_path / "whole")
+    assert (whole["swa_snapshots"], whole["swa_epochs"]) == (4, [1, 2, 3, 4])
+
+    killed = tmp_path / "killed"
+    ckpt = killed / "checkpoints" / "last.ckpt"
+    kill_at_checkpoint([*common, "--out", killed], ckpt)
+    assert 0 < torch.load(ckpt, weights_only=True)["global_step"] < 20
+    assert cli_main(*common, "--out", killed, "--resume") == 0
+    assert numbers(killed) == whole

@@ -179,8 +179,9 @@ def register(subparsers) -> None:
         help="layer-wise decay: each layer below the top gets this factor more (default 1: none)",
     )
     train.add_argument("--weight-decay", type=float, default=0.01)
-    train.add_argument("--scheduler", choices=("constant", "linear", "cosine"), default="constant")
-    train.add_argument("--warmup-steps", type=int, default=0)
+    from chemtl.cli.finetune import add_schedule_args
+
+    add_schedule_args(train)
     train.add_argument("--precision", choices=("32", "bf16-mixed"), default="32")
     train.add_argument(
         "--devices",
@@ -213,6 +214,7 @@ def _split_params(items: list[str] | None) -> dict:
 
 
 def config_from_args(args: argparse.Namespace):
+    from chemtl.cli.finetune import schedule_options
     from chemtl.evaluate.compare import CompareConfig, CompareError, parse_int_list, parse_seeds
     from chemtl.training.config import DataConfig, TrainConfig
 
@@ -258,6 +260,7 @@ def config_from_args(args: argparse.Namespace):
         precision=args.precision,
         devices=args.devices,
         progress_bar=args.progress,
+        **schedule_options(args),
     )
     return CompareConfig(
         model=args.model,

@@ -48,6 +48,56 @@ def _key_values(items: list[str] | None, flag: str) -> dict:
     return out
 
 
+SCHEDULER_HELP = (
+    "learning-rate schedule (default %(default)s): constant, linear or cosine after --warmup-steps; "
+    "onecycle (torch's OneCycleLR: up from lr/25 to lr over the first 30%% of steps, then down to "
+    "lr/25/1e4); cyclic (triangular between lr * --cycle-min-ratio and lr, one cycle every "
+    "--cycle-epochs epochs, as CrabNet); each scales every parameter group's own lr"
+)
+
+
+def add_schedule_args(g, **defaults) -> None:
+    """--scheduler, --warmup-steps, --cycle-epochs, --cycle-min-ratio, --swa, --swa-start."""
+    from chemtl.training.config import CYCLE_MIN_RATIO, SCHEDULERS
+
+    g.add_argument(
+        "--scheduler", choices=SCHEDULERS, default=defaults.get("scheduler", "constant"), help=SCHEDULER_HELP
+    )
+    g.add_argument(
+        "--warmup-steps",
+        type=int,
+        default=defaults.get("warmup_steps", 0),
+        help="linear warm-up steps before constant, linear or cosine (default %(default)s)",
+    )
+    g.add_argument(
+        "--cycle-epochs",
+        type=int,
+        default=2,
+        metavar="N",
+        help="--scheduler cyclic: epochs per cycle, half up, half down (default %(default)s)",
+    )
+    g.add_argument(
+        "--cycle-min-ratio",
+        type=float,
+        default=CYCLE_MIN_RATIO,
+        metavar="R",
+        help="--scheduler cyclic: the lowest lr as a fraction of --lr (default 1/60: CrabNet's 1e-4 to 6e-3)",
+    )
+    g.add_argument(
+        "--swa",
+        action="store_true",
+        help="average the weights at epoch ends from --swa-start on (with cyclic: at the cycle minima); "
+        "the average is the trained model, its validation loss swa_val_loss in metrics.json",
+    )
+    g.add_argument(
+        "--swa-start",
+        type=float,
+        default=0.5,
+        metavar="F",
+        help="--swa: fraction of the training steps after which snapshots are averaged (default %(default)s)",
+    )
+
+
 def add_train_args(parser: argparse.ArgumentParser, *, auto_batch: bool = False, **defaults) -> None:
     """Optimiser, schedule, stopping, seed, devices, checkpoint and resume flags; ``auto_batch``:
     --batch-size also takes ``auto`` (finetune, which resolves it from its training rows)."""
@@ -88,10 +138,7 @@ def add_train_args(parser: argparse.ArgumentParser, *, auto_batch: bool = False,
         default=defaults.get("patience", 10),
         help="early stopping: epochs without a better validation loss (0: off; default %(default)s)",
     )
-    g.add_argument(
-        "--scheduler", choices=("constant", "linear", "cosine"), default=defaults.get("scheduler", "constant")
-    )
-    g.add_argument("--warmup-steps", type=int, default=defaults.get("warmup_steps", 0))
+    add_schedule_args(g, **defaults)
     g.add_argument("--grad-clip", type=float, default=1.0, help="gradient norm clip (0: off)")
     g.add_argument(
         "--seed", type=int, default=0, help="seeds everything; same seed, same numbers (default 0)"
@@ -147,6 +194,7 @@ def train_config_from_args(args: argparse.Namespace):
         progress_bar=args.progress,
         loss=getattr(args, "loss", "mse"),
         output_gate=getattr(args, "output_gate", False),
+        **schedule_options(args),
     )
 
 
@@ -167,6 +215,16 @@ def add_regression_head_args(parser: argparse.ArgumentParser) -> None:
         help="a sigmoid gate that lets the head predict exactly 0 (targets with many zeros, such as "
         "metals' band gaps)",
     )
+
+
+def schedule_options(args: argparse.Namespace) -> dict:
+    """The TrainConfig fields of ``add_schedule_args``'s flags beyond --scheduler/--warmup-steps."""
+    return {
+        "cycle_epochs": args.cycle_epochs,
+        "cycle_min_ratio": args.cycle_min_ratio,
+        "swa": args.swa,
+        "swa_start": args.swa_start,
+    }
 
 
 def register(subparsers) -> None:

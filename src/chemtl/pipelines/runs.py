@@ -27,6 +27,10 @@ ADDED_FIELDS = {
     ("data", "jitter"): 0.02,
     ("train", "loss"): "mse",
     ("train", "output_gate"): False,
+    ("train", "cycle_epochs"): 2,
+    ("train", "cycle_min_ratio"): 1e-4 / 6e-3,
+    ("train", "swa"): False,
+    ("train", "swa_start"): 0.5,
 }
 _MISSING = object()
 RUN_FILES = (

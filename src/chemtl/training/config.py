@@ -25,7 +25,9 @@ KINDS = ("composition", "smiles", "selfies")
 TASKS = ("regression", "classification")
 PRECISIONS = ("32", "bf16-mixed")
 ACCELERATORS = ("cpu", "gpu", "auto")
-SCHEDULERS = ("constant", "linear", "cosine")
+SCHEDULERS = ("constant", "linear", "cosine", "onecycle", "cyclic")
+# CrabNet's cyclic learning rate runs from 1e-4 to 6e-3: its minimum is 1/60 of its maximum.
+CYCLE_MIN_RATIO = 1e-4 / 6e-3
 LOSSES = ("mse", "l1", "robust-l1")
 OBJECTIVES = ("mlm", "contrastive", "causal")
 MASKINGS = ("random", "element-group", "span")
@@ -170,9 +172,13 @@ class TrainConfig(_JsonConfig):
     grad_clip: float | None = 1.0
     checkpoint_every_n_steps: int = 50
     progress_bar: bool = True
+    cycle_epochs: int = 2
+    cycle_min_ratio: float = CYCLE_MIN_RATIO
+    swa: bool = False
+    swa_start: float = 0.5
     loss: str = "mse"
     output_gate: bool = False
-    _key_optional = ("loss", "output_gate")
+    _key_optional = ("loss", "output_gate", "cycle_epochs", "cycle_min_ratio", "swa", "swa_start")
 
     def __post_init__(self) -> None:
         _check_positive("lr", self.lr)
@@ -205,6 +211,31 @@ class TrainConfig(_JsonConfig):
         _check_choice("scheduler", self.scheduler, SCHEDULERS)
         if self.grad_clip is not None:
             _check_positive("grad_clip", self.grad_clip)
+        if self.scheduler in ("onecycle", "cyclic") and self.warmup_steps:
+            raise ConfigError(
+                f"warmup_steps {self.warmup_steps} cannot go with scheduler {self.scheduler}, "
+                "which warms up itself: set it to 0 (--warmup-steps 0)"
+            )
+        c = self.cycle_epochs
+        if not isinstance(c, int) or isinstance(c, bool) or c < 1:
+            raise ConfigError(f"cycle_epochs must be an integer >= 1, got {c!r}")
+        r = self.cycle_min_ratio
+        if not isinstance(r, int | float) or isinstance(r, bool) or not 0 < r < 1:
+            raise ConfigError(f"cycle_min_ratio must be in (0, 1), got {r!r}")
+        if self.scheduler != "cyclic":
+            for name, default in (("cycle_epochs", 2), ("cycle_min_ratio", CYCLE_MIN_RATIO)):
+                if getattr(self, name) != default:
+                    raise ConfigError(
+                        f"{name} {getattr(self, name)!r} needs scheduler cyclic (--scheduler cyclic), "
+                        f"got scheduler {self.scheduler}"
+                    )
+        if not isinstance(self.swa, bool):
+            raise ConfigError(f"swa must be true or false, got {self.swa!r}")
+        start = self.swa_start
+        if not isinstance(start, int | float) or isinstance(start, bool) or not 0 <= start < 1:
+            raise ConfigError(f"swa_start must be in [0, 1), got {start!r}")
+        if start != 0.5 and not self.swa:
+            raise ConfigError(f"swa_start {start!r} needs swa (--swa)")
 
     @property
     def world_size(self) -> int:

@@ -9,6 +9,8 @@
   weights as an uninterrupted run (loader position, optimiser, schedule, early-stopping state
   and best weights are all in the checkpoint; per-batch randomness depends only on position);
 - early-stops on ``val_loss`` with ``patience`` and restores the best weights at the end;
+  with ``config.swa`` the weights averaged at epoch ends (``WeightAveraging``) replace them
+  instead, and their validation loss is ``FitResult.swa_val_loss``;
 - runs DDP over ``devices`` x ``num_nodes`` processes (gloo on the CPU); under ``torchrun`` or
   SLURM Lightning joins the existing process group instead of launching its own;
 - shows a progress bar with loss and ETA and logs curves to ``run_dir/logs/metrics.csv``.
@@ -58,7 +60,13 @@ LOG_HISTORY = "metrics.before-resume.csv"
 
 @dataclass
 class FitResult:
-    """What a fit did. ``best_epoch`` is 1-based (epoch 1 is the first); None without validation."""
+    """What a fit did. ``best_epoch`` is 1-based (epoch 1 is the first); None without validation.
+
+    With weight averaging (``TrainConfig.swa``) ``best_epoch``/``best_val_loss`` still describe the
+    best single epoch, while the model holds the average of ``swa_snapshots`` snapshots (taken at
+    the ends of the 1-based ``swa_epochs``), whose validation loss is ``swa_val_loss``; without a
+    snapshot (stopped before ``swa_start``) the model keeps the best weights. None without swa.
+    """
 
     epochs_run: int
     global_step: int
@@ -71,9 +79,21 @@ class FitResult:
     is_global_zero: bool = True
     world_size: int = 1
     resumed_from_step: int | None = None
+    swa_snapshots: int | None = None
+    swa_epochs: list[int] | None = None
+    swa_val_loss: float | None = None
 
     def metrics(self) -> dict[str, Any]:
         """The fit's numbers as a run's ``metrics.json`` records them (every training verb)."""
+        swa = (
+            {}
+            if self.swa_snapshots is None
+            else {
+                "swa_snapshots": self.swa_snapshots,
+                "swa_epochs": self.swa_epochs,
+                "swa_val_loss": self.swa_val_loss,
+            }
+        )
         return {
             "train_seconds": self.train_seconds,
             "peak_rss_mb": self.peak_rss_mb,
@@ -84,6 +104,7 @@ class FitResult:
             "stopped_early": self.stopped_early,
             "global_step": self.global_step,
             "world_size": self.world_size,
+            **swa,
         }
 
 
@@ -104,6 +125,7 @@ class LoaderPosition(Callback):
         if trainer.max_steps is not None and trainer.max_steps >= 0:
             steps = min(steps, trainer.max_steps)
         pl_module.total_steps = steps
+        pl_module.steps_per_epoch = self.loader.n_batches
 
     def on_train_epoch_start(self, trainer, pl_module) -> None:
         self.loader.consumed = 0
@@ -206,6 +228,76 @@ class BestWeights(Callback):
         self.wait = state["wait"]
         self.stopped = state["stopped"]
         self.weights = state["weights"]
+
+
+class WeightAveraging(Callback):
+    """Averages the model's weights at epoch ends (``torch.optim.swa_utils.AveragedModel``).
+
+    A snapshot is the weights after an epoch's last step, taken once training progress
+    (``global_step / total_steps``) has reached ``start``; with ``cycle_epochs`` (the cyclic
+    schedule) only at the cycle minima, the steps that are a multiple of a cycle. Only the model's
+    parameters are averaged (no BatchNorm in chemtl's models: no statistics to recompute). The
+    running average, its count and the snapshot epochs are this callback's checkpoint state, so a
+    resumed run averages the same snapshots to the same numbers.
+    """
+
+    def __init__(self, start: float, cycle_epochs: int | None = None) -> None:
+        self.start = start
+        self.cycle_epochs = cycle_epochs
+        self.averaged: torch.optim.swa_utils.AveragedModel | None = None
+        self.epochs: list[int] = []  # 1-based epochs whose final weights are in the average
+        self._restored: dict[str, torch.Tensor] | None = None
+
+    @property
+    def state_key(self) -> str:
+        return "WeightAveraging"
+
+    def _due(self, trainer, pl_module) -> bool:
+        step, total = trainer.global_step, pl_module.total_steps or trainer.global_step
+        if step == 0 or step / max(total, 1) < self.start:
+            return False
+        if self.cycle_epochs is not None:
+            return step % (self.cycle_epochs * max(pl_module.steps_per_epoch or 1, 1)) == 0
+        return True
+
+    def _average(self, model: torch.nn.Module) -> torch.optim.swa_utils.AveragedModel:
+        if self.averaged is None:
+            self.averaged = torch.optim.swa_utils.AveragedModel(model, use_buffers=False)
+            if self._restored is not None:
+                mine = dict(self.averaged.module.named_parameters())
+                with torch.no_grad():
+                    for name, value in self._restored.items():
+                        mine[name].copy_(value)
+                self.averaged.n_averaged.fill_(len(self.epochs))
+                self._restored = None
+        return self.averaged
+
+    def on_train_epoch_end(self, trainer, pl_module) -> None:
+        if self._due(trainer, pl_module):
+            self._average(pl_module.model).update_parameters(pl_module.model)
+            self.epochs.append(trainer.current_epoch + 1)
+
+    def apply(self, model: torch.nn.Module) -> bool:
+        """Put the averaged weights into ``model``; False (model untouched) without a snapshot."""
+        if not self.epochs:
+            return False
+        averaged = dict(self._average(model).module.named_parameters())
+        with torch.no_grad():
+            for name, param in model.named_parameters():
+                param.copy_(averaged[name])
+        return True
+
+    def state_dict(self) -> dict[str, Any]:
+        if self.averaged is not None:
+            weights = {n: p.detach() for n, p in self.averaged.module.named_parameters()}
+        else:
+            weights = self._restored
+        return {"epochs": list(self.epochs), "weights": weights}
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        self.epochs = list(state["epochs"])
+        self.averaged = None
+        self._restored = state["weights"]
 
 
 class AtomicLastCheckpoint(Checkpoint):
@@ -387,6 +479,11 @@ def fit(
     ckpt = checkpoint_path(run_dir)
     best = BestWeights(config.patience if val_loader is not None else None, monitor=monitor)
     memory = PeakMemory()
+    swa = (
+        WeightAveraging(config.swa_start, config.cycle_epochs if config.scheduler == "cyclic" else None)
+        if config.swa
+        else None
+    )
     if isinstance(train_loader, dict):
         main, loader, positions = combine_streams(train_loader)
     else:
@@ -395,6 +492,7 @@ def fit(
         LoaderPosition(main),
         *positions,
         *(callbacks or []),
+        *([swa] if swa is not None else []),
         best,
         memory,
         AtomicLastCheckpoint(ckpt, config.checkpoint_every_n_steps, main),
@@ -415,6 +513,9 @@ def fit(
     if trainer.is_global_zero:
         merge_log_history(run_dir / LOG_DIR)
     best.restore(module)
+    swa_val_loss = None
+    if swa is not None and swa.apply(module.model) and val_loader is not None:
+        swa_val_loss = evaluate_loss(module, val_loader)
     per_rank = memory.per_rank or [peak_rss_mb()]
     return FitResult(
         epochs_run=int(trainer.current_epoch),
@@ -428,6 +529,9 @@ def fit(
         is_global_zero=bool(trainer.is_global_zero),
         world_size=int(trainer.world_size),
         resumed_from_step=resumed_from,
+        swa_snapshots=None if swa is None else len(swa.epochs),
+        swa_epochs=None if swa is None else list(swa.epochs),
+        swa_val_loss=swa_val_loss,
     )
 
 
@@ -452,4 +556,12 @@ def evaluate_loss(module: TaskModule, loader: Any) -> float | None:
     return total / rows if rows else None
 
 
-__all__ = ["FitResult", "build_trainer", "checkpoint_path", "combine_streams", "evaluate_loss", "fit"]
+__all__ = [
+    "FitResult",
+    "WeightAveraging",
+    "build_trainer",
+    "checkpoint_path",
+    "combine_streams",
+    "evaluate_loss",
+    "fit",
+]

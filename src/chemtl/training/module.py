@@ -12,7 +12,8 @@ and a dict of named parts to log, and ``validation_loss(model, batch)``. Two opt
   at ``head_lr``, else ``lr``) and checkpointed with the model's.
 
 ``TaskModule`` runs any objective with AdamW (optionally over explicit parameter groups: head learning rate, layer-wise
-decay), a warm-up + constant/linear/cosine schedule, and per-step reseeding of the model's
+decay), a warm-up + constant/linear/cosine schedule or torch's one-cycle or cyclic schedule
+(``build_scheduler``), and per-step reseeding of the model's
 randomness (dropout) from ``(seed, global_step, rank)``.
 """
 
@@ -69,6 +70,34 @@ def lr_lambda(scheduler: str, warmup_steps: int, total_steps: int):
     return f
 
 
+def build_scheduler(
+    optimizer: torch.optim.Optimizer, cfg: TrainConfig, total_steps: int, steps_per_epoch: int
+) -> torch.optim.lr_scheduler.LRScheduler:
+    """The per-step learning-rate schedule of ``cfg.scheduler`` over ``optimizer``'s groups.
+
+    Every schedule scales each group's own learning rate, so head lr and layer-wise decay keep
+    their ratios. ``onecycle`` is torch's ``OneCycleLR`` with its defaults (``max_lr``: each
+    group's lr; momentum not cycled, AdamW's betas stay); ``cyclic`` is torch's ``CyclicLR``
+    (triangular, from ``lr * cycle_min_ratio`` to ``lr``, a whole cycle every ``cycle_epochs``
+    epochs of ``steps_per_epoch`` steps, half up and half down). Their state (the step) travels
+    in the checkpoint like LambdaLR's, so a resumed run continues the same curve.
+    """
+    lrs = [float(g["lr"]) for g in optimizer.param_groups]
+    sched = torch.optim.lr_scheduler
+    if cfg.scheduler == "onecycle":
+        return sched.OneCycleLR(optimizer, max_lr=lrs, total_steps=max(total_steps, 1), cycle_momentum=False)
+    if cfg.scheduler == "cyclic":
+        return sched.CyclicLR(
+            optimizer,
+            base_lr=[lr * cfg.cycle_min_ratio for lr in lrs],
+            max_lr=lrs,
+            step_size_up=cfg.cycle_epochs * max(steps_per_epoch, 1) / 2,
+            mode="triangular",
+            cycle_momentum=False,
+        )
+    return sched.LambdaLR(optimizer, lr_lambda(cfg.scheduler, cfg.warmup_steps, total_steps))
+
+
 class TaskModule(L.LightningModule):
     """Train ``model`` on ``objective``; ``param_groups`` (AdamW groups) default to all trainable."""
 
@@ -87,6 +116,7 @@ class TaskModule(L.LightningModule):
         # Set by the engine once the loader is sharded. ``trainer.estimated_stepping_batches``
         # would build the train iterator before a checkpoint's loader position is restored.
         self.total_steps: int | None = None
+        self.steps_per_epoch: int | None = None  # likewise (the cyclic schedule's period)
         # Training progress in [0, 1] at the current step (see ``set_progress`` above).
         self.progress = 0.0
 
@@ -142,7 +172,10 @@ class TaskModule(L.LightningModule):
         total = (
             self.total_steps if self.total_steps is not None else int(self.trainer.estimated_stepping_batches)
         )
-        schedule = torch.optim.lr_scheduler.LambdaLR(
-            optimizer, lr_lambda(cfg.scheduler, cfg.warmup_steps, total)
+        per_epoch = (
+            self.steps_per_epoch
+            if self.steps_per_epoch is not None
+            else max(total // max(self.trainer.max_epochs or 1, 1), 1)
         )
+        schedule = build_scheduler(optimizer, cfg, total, per_epoch)
         return {"optimizer": optimizer, "lr_scheduler": {"scheduler": schedule, "interval": "step"}}

@@ -19,6 +19,7 @@ from chemtl.training.config import (
 def test_round_trip_through_json(tmp_path):
     for cfg in (
         TrainConfig(lr=3e-4, head_lr=None, max_steps=10, patience=None, seed=7),
+        TrainConfig(scheduler="cyclic", cycle_epochs=3, cycle_min_ratio=0.05, swa=True, swa_start=0.2),
         DataConfig(dataset="matbench_expt_gap", split="matbench", fold=2, split_params={"frac": [0.8, 0.2]}),
         ModelConfig(size="tiny", kind="smiles", overrides={"pooling": "mean"}),
         PretrainConfig(objectives=("mlm", "contrastive"), mask="span"),
@@ -37,6 +38,30 @@ def test_round_trip_through_json(tmp_path):
         (lambda: TrainConfig(batch_size="big"), "batch_size must be an integer >= 1 or 'auto', got 'big'"),
         (lambda: TrainConfig(precision="16"), "precision '16' is not one of 32, bf16-mixed"),
         (lambda: TrainConfig(max_steps=0), "max_steps must be an integer >= 1 or None, got 0"),
+        (
+            lambda: TrainConfig(scheduler="step"),
+            "scheduler 'step' is not one of constant, linear, cosine, onecycle, cyclic",
+        ),
+        (
+            lambda: TrainConfig(scheduler="onecycle", warmup_steps=100),
+            "warmup_steps 100 cannot go with scheduler onecycle, which warms up itself: "
+            "set it to 0 (--warmup-steps 0)",
+        ),
+        (
+            lambda: TrainConfig(scheduler="cyclic", cycle_epochs=0),
+            "cycle_epochs must be an integer >= 1, got 0",
+        ),
+        (
+            lambda: TrainConfig(scheduler="cyclic", cycle_min_ratio=1.0),
+            "cycle_min_ratio must be in (0, 1), got 1.0",
+        ),
+        (
+            lambda: TrainConfig(cycle_epochs=4),
+            "cycle_epochs 4 needs scheduler cyclic (--scheduler cyclic), got scheduler constant",
+        ),
+        (lambda: TrainConfig(swa=True, swa_start=1.0), "swa_start must be in [0, 1), got 1.0"),
+        (lambda: TrainConfig(swa_start=0.25), "swa_start 0.25 needs swa (--swa)"),
+        (lambda: TrainConfig(swa="yes"), "swa must be true or false, got 'yes'"),
         (lambda: DataConfig(dataset="x", val_frac=1.0), "val_frac must be in [0, 1), got 1.0"),
         (
             lambda: DataConfig(dataset="x", kind="protein"),
@@ -118,8 +143,10 @@ def test_run_keys_leave_out_later_fields_at_their_defaults():
     # a run keyed before ``loss`` and ``output_gate`` existed has the same key as one with them at
     # their defaults, so finished benchmark runs stay reusable; any other value changes the key
     plain = TrainConfig(seed=3)
-    assert set(plain.to_dict()) - set(plain.key_dict()) == {"loss", "output_gate"}
-    assert {k: v for k, v in plain.to_dict().items() if k not in ("loss", "output_gate")} == plain.key_dict()
+    later = {"loss", "output_gate", "cycle_epochs", "cycle_min_ratio", "swa", "swa_start"}
+    assert set(plain.to_dict()) - set(plain.key_dict()) == later
+    assert {k: v for k, v in plain.to_dict().items() if k not in later} == plain.key_dict()
+    assert TrainConfig(swa=True).key_dict()["swa"] is True
     assert TrainConfig(loss="l1").key_dict()["loss"] == "l1"
     assert TrainConfig(output_gate=True).key_dict()["output_gate"] is True
     data = DataConfig(dataset="x", split="random")
@@ -201,3 +228,15 @@ def test_data_config_augment_defaults_and_round_trips():
     assert (default.augment, default.jitter) == ("none", 0.02)
     cfg = DataConfig(dataset="x", split="random", augment="auto", jitter=0.05)
     assert DataConfig.from_dict(cfg.to_dict()) == cfg
+
+
+def test_a_config_saved_before_the_schedule_fields_loads_with_their_defaults():
+    old = {k: v for k, v in TrainConfig().to_dict().items() if not k.startswith(("cycle_", "swa"))}
+    cfg = TrainConfig.from_dict(old)
+    assert (cfg.scheduler, cfg.cycle_epochs, cfg.cycle_min_ratio, cfg.swa, cfg.swa_start) == (
+        "constant",
+        2,
+        1e-4 / 6e-3,
+        False,
+        0.5,
+    )

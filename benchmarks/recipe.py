@@ -69,10 +69,12 @@ INGREDIENTS: dict[str, tuple[str, str, dict[str, Any]]] = {
     ),
     "cyclic-swa-40": (
         "schedule",
-        "cyclic lr (1e-4 / head 1e-3 peak, a cycle every 2 epochs) over 40 epochs, weights averaged at the cycle minima from half-way",
-        {**LONG, "scheduler": "cyclic", "swa": True},
+        "cyclic lr (peak 5e-4 / head 5e-3, floor 1/60 of it, a cycle every 2 epochs) over 40 epochs, "
+        "weights averaged at the cycle minima of the second half",
+        {**LONG, "scheduler": "cyclic", "lr": 5e-4, "head_lr": 5e-3, "swa": True},
     ),
     "jitter": ("augment", "2% fraction jitter on training batches", {"augment": "jitter"}),
+    "batch-auto": ("batch", "CrabNet's batch-size rule (256 for this fold's rows)", {"batch_size": "auto"}),
 }
 QUICK = {"size_cap": 200, "max_epochs": 1}
 # overrides that belong to the DataConfig (the rest are TrainConfig fields)

@@ -56,20 +56,20 @@ BASELINE = {
     "scheduler": "constant",
     "loss": "mse",
 }
-LONG = {"max_epochs": 40, "patience": None}
+LONG = {"max_epochs": 20, "patience": None}
 # name -> (slot, what it changes, TrainConfig overrides). Ingredients of one slot are alternatives.
 INGREDIENTS: dict[str, tuple[str, str, dict[str, Any]]] = {
     "l1": ("loss", "L1 loss (the metric is MAE)", {"loss": "l1"}),
     "robust-l1": ("loss", "CrabNet's robust L1 with a predicted log std", {"loss": "robust-l1"}),
     "gate": ("gate", "a sigmoid output gate to exactly 0 eV", {"output_gate": True}),
-    "onecycle-40": (
+    "onecycle-20": (
         "schedule",
-        "one-cycle lr (peak 5e-4 / head 5e-3) over 40 epochs, no early stopping",
+        "one-cycle lr (peak 5e-4 / head 5e-3) over 20 epochs, no early stopping",
         {**LONG, "scheduler": "onecycle", "lr": 5e-4, "head_lr": 5e-3},
     ),
-    "cyclic-swa-40": (
+    "cyclic-swa-20": (
         "schedule",
-        "cyclic lr (peak 5e-4 / head 5e-3, floor 1/60 of it, a cycle every 2 epochs) over 40 epochs, "
+        "cyclic lr (peak 5e-4 / head 5e-3, floor 1/60 of it, a cycle every 2 epochs) over 20 epochs, "
         "weights averaged at the cycle minima of the second half",
         {**LONG, "scheduler": "cyclic", "lr": 5e-4, "head_lr": 5e-3, "swa": True},
     ),

@@ -24,17 +24,17 @@ def test_choice_rule_uses_validation_numbers_per_slot(bench):
         "l1": 0.40,
         "robust-l1": 0.38,
         "gate": 0.47,
-        "onecycle-40": 0.41,
-        "cyclic-swa-40": 0.44,
+        "onecycle-20": 0.41,
+        "cyclic-swa-20": 0.44,
         "jitter": 0.45,
     }
     # baseline 0.45: per slot the lowest below it; the gate (0.47) and jitter (a tie, not below) are left out
-    assert bench.choose_recipe(0.45, val) == {"loss": "robust-l1", "schedule": "onecycle-40"}
+    assert bench.choose_recipe(0.45, val) == {"loss": "robust-l1", "schedule": "onecycle-20"}
     assert bench.choose_recipe(0.30, val) == {}
     # ties within a slot: the first in INGREDIENTS order
     assert bench.choose_recipe(0.5, {"l1": 0.4, "robust-l1": 0.4}) == {"loss": "l1"}
-    over = bench.combined_overrides(["robust-l1", "onecycle-40"])
-    assert over == {"loss": "robust-l1", "max_epochs": 40, "patience": None, "scheduler": "onecycle",
+    over = bench.combined_overrides(["robust-l1", "onecycle-20"])
+    assert over == {"loss": "robust-l1", "max_epochs": 20, "patience": None, "scheduler": "onecycle",
                     "lr": 5e-4, "head_lr": 5e-3}  # fmt: skip
 
 

@@ -78,3 +78,45 @@ def test_bad_augment_values_are_one_line_errors(capsys, argv, message):
     code = main([*BASE, *argv])
     out, err = capsys.readouterr()
     assert (code, out, err) == (2, "", message)
+
+
+def test_recipe_sets_defaults_and_given_flags_win():
+    from chemtl.cli.finetune import train_config_from_args
+    from chemtl.cli.main import parse_args
+
+    base = ["finetune", "--model", "m", "--data", "d.csv", "--out", "o"]
+    plain = parse_args(build_parser(), base)
+    assert (plain.loss, plain.scheduler, plain.swa, plain.augment, plain.epochs) == (
+        "mse",
+        "constant",
+        False,
+        "none",
+        50,
+    )
+    args = parse_args(build_parser(), [*base, "--recipe", "converge"])
+    cfg = train_config_from_args(args)
+    assert (cfg.loss, cfg.output_gate, cfg.scheduler, cfg.lr, cfg.head_lr, cfg.swa) == (
+        "l1",
+        True,
+        "cyclic",
+        5e-4,
+        5e-3,
+        True,
+    )
+    assert (cfg.max_epochs, cfg.patience, args.augment) == (20, None, "auto")
+    # a flag given on the command line wins over the recipe, before or after it
+    args = parse_args(build_parser(), [*base, "--epochs", "50", "--recipe", "converge", "--loss", "mse"])
+    assert (args.epochs, args.loss, args.scheduler) == (50, "mse", "cyclic")
+    # compare takes the same recipe, loss and gate included
+    cmp = parse_args(
+        build_parser(), ["compare", "--model", "m", "--data", "d.csv", "--out", "o", "--recipe", "converge"]
+    )
+    assert (cmp.loss, cmp.output_gate, cmp.swa, cmp.epochs, cmp.augment) == ("l1", True, True, 20, "auto")
+
+
+def test_unknown_recipe_is_a_one_line_error(capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        main(["finetune", "--model", "m", "--data", "d.csv", "--out", "o", "--recipe", "fast"])
+    assert exit_info.value.code == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("error:") and "--recipe" in err and "'fast'" in err and len(err.splitlines()) == 1

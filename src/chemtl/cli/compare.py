@@ -190,7 +190,11 @@ def register(subparsers) -> None:
         help="processes (CPU) or GPUs per run; >1 runs DDP, as on finetune (default 1)",
     )
     add_progress_arg(train, default=False)  # many runs: their one-line summaries go to stderr
-    parser.set_defaults(func=run)
+    from chemtl.cli.finetune import add_recipe_arg, add_regression_head_args
+
+    add_regression_head_args(parser)
+    add_recipe_arg(parser)
+    parser.set_defaults(func=run, recipe_parser=parser)
 
 
 def _split_params(items: list[str] | None) -> dict:
@@ -260,6 +264,8 @@ def config_from_args(args: argparse.Namespace):
         precision=args.precision,
         devices=args.devices,
         progress_bar=args.progress,
+        loss=args.loss,
+        output_gate=args.output_gate,
         **schedule_options(args),
     )
     return CompareConfig(

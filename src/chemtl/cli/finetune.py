@@ -217,6 +217,22 @@ def add_regression_head_args(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def add_recipe_arg(parser: argparse.ArgumentParser) -> None:
+    """``--recipe NAME``: start from a named set of flag defaults (``chemtl.training.recipes``)."""
+    from chemtl.training.recipes import RECIPES
+
+    parser.add_argument(
+        "--recipe",
+        choices=tuple(RECIPES),
+        help="start from a named recipe's flag defaults; flags you give still win. converge: "
+        + ", ".join(
+            f"--{k.replace('_', '-')}" + ("" if v is True else f" {v}")
+            for k, v in RECIPES["converge"].items()
+        )
+        + " (chosen on matbench_expt_gap validation rows by `chemtl benchmark recipe`)",
+    )
+
+
 def schedule_options(args: argparse.Namespace) -> dict:
     """The TrainConfig fields of ``add_schedule_args``'s flags beyond --scheduler/--warmup-steps."""
     return {
@@ -332,7 +348,8 @@ def register(subparsers) -> None:
     )
     add_train_args(parser, auto_batch=True)
     add_regression_head_args(parser)
-    parser.set_defaults(func=run)
+    add_recipe_arg(parser)
+    parser.set_defaults(func=run, recipe_parser=parser)
 
 
 def strategy_config_from_args(args: argparse.Namespace):

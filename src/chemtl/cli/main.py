@@ -64,13 +64,26 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def parse_args(parser: argparse.ArgumentParser, argv: list[str] | None) -> argparse.Namespace:
+    """``parser.parse_args``; with ``--recipe NAME`` (finetune, compare) the recipe's values become
+    the verb's defaults and the command line is parsed again, so flags given still win."""
+    args = parser.parse_args(argv)
+    if getattr(args, "recipe", None):
+        from chemtl.training.recipes import recipe_defaults
+
+        verb = args.recipe_parser
+        verb.set_defaults(**recipe_defaults(args.recipe, {a.dest for a in verb._actions}))
+        args = parser.parse_args(argv)
+    return args
+
+
 def main(argv: list[str] | None = None) -> int:
     # On a shared CPU, OpenMP threads that spin while waiting slow training by 10x or more when
     # another process holds a core; passive waiting costs nothing when the machine is idle.
     # Set before torch is imported (verbs import it inside ``run``); a user's setting wins.
     os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
     parser = build_parser()
-    args = parser.parse_args(argv)
+    args = parse_args(parser, argv)
     if not hasattr(args, "func"):
         parser.print_help()
         return EXIT_USER_ERROR

@@ -95,6 +95,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--lr-decay", type=float, default=1.0, help="layer-wise lr decay (default 1.0: none)")
     p.add_argument("--scheduler", choices=("constant", "linear", "cosine"), default="constant")
     p.add_argument("--trainable-layers", type=int, default=None, help="partial: top layers that train")
+    p.add_argument(
+        "--recipe",
+        default=None,
+        metavar="NAME",
+        help="a named fine-tuning recipe (chemtl.training.recipes, e.g. converge) instead of the "
+        "training flags above",
+    )
     p.add_argument("--seed", type=int, default=0, help="seed of every method (default 0)")
     p.add_argument("--rf-trees", type=int, default=None, help="RandomForest trees (default 500, Matbench's)")
     p.add_argument("--rf-jobs", type=int, default=2, help="RandomForest n_jobs (default 2)")
@@ -170,6 +177,7 @@ def run_chemtl(
     run_dir: Path,
     fresh: bool,
     log,
+    augment: str = "none",
 ) -> dict[str, Any]:
     """One fine-tuning run, or the finished one in ``run_dir`` when its key matches: the weights
     hash of the model (not its name), the rows, the data, training and strategy configs
@@ -182,7 +190,7 @@ def run_chemtl(
     if strategy_name == "partial":
         layers = load_model_dir(model).config.num_hidden_layers
     strategy = strategy_config(strategy_name, layers, trainable_layers=trainable_layers)
-    data = DataConfig(dataset=DATASET, split_file=str(split_path), split="matbench")
+    data = DataConfig(dataset=DATASET, split_file=str(split_path), split="matbench", augment=augment)
     done = common.finetune_pinned(
         model, model_sha256, DATASET, sub_ds, data, rows_sha256, train_cfg, strategy, run_dir, fresh, NAME
     )
@@ -274,21 +282,31 @@ def main(argv: list[str] | None = None) -> dict[str, Path]:
     all_folds = matbench_folds(ds.inputs)
 
     train_cfg = None
+    augment = "none"
     if models:
         from chemtl.training.config import TrainConfig
 
-        train_cfg = TrainConfig(
-            lr=args.lr,
-            head_lr=args.head_lr or None,
-            lr_decay=args.lr_decay,
-            batch_size=args.batch_size,
-            max_epochs=epochs,
-            patience=args.patience or None,
-            seed=args.seed,
-            scheduler=args.scheduler,
-            progress_bar=False,
-            checkpoint_every_n_steps=1000,
-        )
+        settings: dict[str, Any] = {
+            "lr": args.lr,
+            "head_lr": args.head_lr or None,
+            "lr_decay": args.lr_decay,
+            "batch_size": args.batch_size,
+            "max_epochs": epochs,
+            "patience": args.patience or None,
+            "scheduler": args.scheduler,
+        }
+        if args.recipe is not None:
+            from chemtl.training.recipes import recipe_defaults
+
+            recipe = recipe_defaults(args.recipe)
+            augment = recipe.pop("augment", "none")
+            if "epochs" in recipe:
+                recipe["max_epochs"] = args.epochs if args.epochs is not None else recipe.pop("epochs")
+                recipe.pop("epochs", None)
+            if "patience" in recipe:
+                recipe["patience"] = recipe["patience"] or None
+            settings.update(recipe)
+        train_cfg = TrainConfig(**settings, seed=args.seed, progress_bar=False, checkpoint_every_n_steps=1000)
 
     chemtl_methods: list[tuple[str, str, str]] = []  # (label, model, strategy)
     for m in models:
@@ -357,7 +375,13 @@ def main(argv: list[str] | None = None) -> dict[str, Path]:
             split_path = save_split(sub_split, work / "splits" / f"{tag}.json", inputs=sub_ds.inputs)
             rows_sha256 = indices_sha256(train, test)
             for label, model, strategy in chemtl_methods:
-                run_dir = work / "runs" / Path(model).name / strategy / tag
+                run_dir = (
+                    work
+                    / "runs"
+                    / Path(model).name
+                    / strategy
+                    / (tag + (f"_{args.recipe}" if args.recipe else ""))
+                )
                 out = run_chemtl(
                     model,
                     model_sha256[model],
@@ -371,6 +395,7 @@ def main(argv: list[str] | None = None) -> dict[str, Path]:
                     run_dir,
                     args.fresh,
                     log,
+                    augment,
                 )
                 out["run_dir"] = str(run_dir)
                 per_fold[label].append(out)
@@ -568,6 +593,8 @@ def main(argv: list[str] | None = None) -> dict[str, Path]:
                 "stats": MAGPIE_STATS,
             },
             "train_config": None if train_cfg is None else train_cfg.to_dict(),
+            "recipe": args.recipe,
+            "augment": augment,
             "models": models,
             "strategies": strategies,
             "size_cap": args.size_cap,

@@ -143,6 +143,9 @@ def run(args: argparse.Namespace) -> int:
             parts.append(f"source val MAE {val['mae']:.4g}")
         if m["target"]:
             parts.append(f"target MAE {m['target']['mae']:.4g} ({m['target']['n']} rows)")
-        parts.append(f"best epoch {m['best_epoch']} of {m['epochs_run']} by {m['selection']}")
+        if m["best_epoch"] is not None:
+            parts.append(f"best epoch {m['best_epoch']} of {m['epochs_run']} by {m['selection']}")
+        else:  # stopped by --max-steps inside the first epoch: no validation pass picked weights
+            parts.append(f"stopped at step {m.get('global_step')} before a full epoch: the last weights")
         sys.stdout.write("; ".join(parts) + f" -> {args.out}\n")
     return 0

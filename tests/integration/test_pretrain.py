@@ -222,3 +222,16 @@ def test_init_takes_a_shipped_model_name(data_dir, tmp_path, cli_main):
     config = json.loads((stage / "train_config.json").read_text())
     assert config["init_from"].endswith("resources/models/composition-small")
     assert json.loads((stage / "metrics.json").read_text())["global_step"] == 1
+
+
+def test_pretrain_refuses_an_auto_batch_size(data_dir, tmp_path):
+    from chemtl.pipelines.pretrain import pretrain
+    from chemtl.training.config import ConfigError, ModelConfig, PretrainConfig, TrainConfig
+
+    with pytest.raises(ConfigError) as info:
+        pretrain(str(data_dir / "corpus.txt"), ModelConfig(size="tiny"), TrainConfig(batch_size="auto"),
+                 PretrainConfig(), tmp_path / "run")  # fmt: skip
+    assert (
+        str(info.value) == "batch_size 'auto' is for fine-tuning; pretraining needs a number (--batch-size N)"
+    )
+    assert not (tmp_path / "run").exists()

@@ -243,6 +243,10 @@ def pretrain(
 
     n_val = min(config.val_rows, corpus_obj.n_rows // 10)
     n_train = corpus_obj.n_rows - n_val
+    if train.batch_size == "auto":
+        from chemtl.training.config import ConfigError
+
+        raise ConfigError("batch_size 'auto' is for fine-tuning; pretraining needs a number (--batch-size N)")
     if n_train < 2 * train.batch_size * train.world_size and n_train < 2:
         raise DataError(f"corpus {corpus!r} has {corpus_obj.n_rows} rows, too few to pretrain on")
     val_rows = corpus_obj.head(n_val)

@@ -117,6 +117,28 @@ def finetune_pinned(
     return reuse_or_train(run_dir, key, train, fresh=fresh, stamp_name="bench_run.json")
 
 
+def fold_subset(ds, split, train, test, fold: int, params: dict[str, Any]):
+    """The rows ``train`` then ``test`` of ``ds`` as their own dataset, and a matbench ``Split``
+    over it (training side first, no validation rows: finetune carves them), carrying ``split``'s
+    seed and params plus ``params``. Returns ``(sub_ds, sub_split)``."""
+    import numpy as np
+
+    from chemtl.data.splits import Split
+
+    rows = np.concatenate([train, test])
+    sub_split = Split(
+        method="matbench",
+        train=np.arange(len(train)),
+        val=np.array([], dtype=np.int64),
+        test=np.arange(len(train), len(rows)),
+        n=len(rows),
+        seed=split.seed,
+        params={**split.params, **params},
+        fold=fold,
+    )
+    return ds.subset(rows), sub_split
+
+
 def results_dir(override: str | os.PathLike | None = None) -> Path:
     return Path(override or os.environ.get(RESULTS_ENV) or BENCH_DIR / "results")
 

@@ -246,7 +246,7 @@ def main(argv: list[str] | None = None) -> dict[str, Path]:
         sys.stderr.flush()
 
     from chemtl.data import load_dataset
-    from chemtl.data.splits import Split, matbench_folds, save_split
+    from chemtl.data.splits import matbench_folds, save_split
     from chemtl.errors import ChemtlError
     from chemtl.evaluate.baselines import MAGPIE_STATS, MagpieRandomForest, MeanRegressor, magpie_features
     from chemtl.evaluate.compare import model_fingerprint
@@ -359,17 +359,8 @@ def main(argv: list[str] | None = None) -> dict[str, Path]:
         log(f"  predict-the-mean: MAE {per_fold['predict-the-mean (ours)'][-1]['mae']:.4f} eV")
 
         if chemtl_methods:
-            rows = np.concatenate([train, test])
-            sub_ds = ds.subset(rows)
-            sub_split = Split(
-                method="matbench",
-                train=np.arange(len(train)),
-                val=np.array([], dtype=np.int64),
-                test=np.arange(len(train), len(rows)),
-                n=len(rows),
-                seed=split.seed,
-                params={**split.params, "size_cap": args.size_cap, "cap_seed": args.seed},
-                fold=fold,
+            sub_ds, sub_split = common.fold_subset(
+                ds, split, train, test, fold, {"size_cap": args.size_cap, "cap_seed": args.seed}
             )
             tag = f"fold{fold}" + (f"_cap{args.size_cap}_seed{args.seed}" if args.size_cap else "")
             split_path = save_split(sub_split, work / "splits" / f"{tag}.json", inputs=sub_ds.inputs)

@@ -144,7 +144,7 @@ def main(argv: list[str] | None = None) -> dict[str, Path]:
                 setattr(args, key, value)
 
     from chemtl.data import load_dataset
-    from chemtl.data.splits import Split, matbench_folds, save_split
+    from chemtl.data.splits import matbench_folds, save_split
     from chemtl.errors import ChemtlError
     from chemtl.evaluate.compare import model_fingerprint, strategy_config
     from chemtl.pretrained import resolve_model_dir
@@ -174,17 +174,8 @@ def main(argv: list[str] | None = None) -> dict[str, Path]:
     if args.size_cap is not None:
         train = np.sort(np.random.default_rng(args.seed).choice(train, size=args.size_cap, replace=False))
     test = np.sort(split.test)
-    rows = np.concatenate([train, test])
-    sub_ds = ds.subset(rows)
-    sub_split = Split(
-        method="matbench",
-        train=np.arange(len(train)),
-        val=np.array([], dtype=np.int64),
-        test=np.arange(len(train), len(rows)),
-        n=len(rows),
-        seed=split.seed,
-        params={**split.params, "size_cap": args.size_cap, "cap_seed": args.seed},
-        fold=args.fold,
+    sub_ds, sub_split = common.fold_subset(
+        ds, split, train, test, args.fold, {"size_cap": args.size_cap, "cap_seed": args.seed}
     )
     tag = f"fold{args.fold}" + (f"_cap{args.size_cap}" if args.size_cap else "")
     split_path = save_split(sub_split, work / "splits" / f"{tag}.json", inputs=sub_ds.inputs)

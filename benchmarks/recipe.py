@@ -15,6 +15,10 @@ Rows:
    (none when none does). The rule is fixed here, before any run; the result records what it chose.
 4. ``baseline (scratch)`` and ``recipe (scratch)``: the same two configurations from random weights
    (what pretraining buys, and whether the recipe is what closes the gap to CrabNet).
+5. Encoder options on top of the recipe (``ENCODER_OPTIONS``): CrabNet's per-element residual head
+   (``head elementwise``), pretrained and from scratch, and element embeddings initialised from
+   mat2vec (scratch only: a pretrained model's embeddings are already trained). Each is judged
+   against its recipe row on validation MAE (kept when lower), its test MAE reported beside.
 
 Writes ``results/recipe.json`` and regenerates ``docs/BENCHMARKS.md``. Every run is reused when its
 key (weights hash, rows, configs) is unchanged and resumed when it was killed.
@@ -75,6 +79,27 @@ INGREDIENTS: dict[str, tuple[str, str, dict[str, Any]]] = {
     ),
     "jitter": ("augment", "2% fraction jitter on training batches", {"augment": "jitter"}),
     "batch-auto": ("batch", "CrabNet's batch-size rule (256 for this fold's rows)", {"batch_size": "auto"}),
+}
+# label -> (what it changes, TrainConfig overrides, strategy options, from scratch)
+ENCODER_OPTIONS: dict[str, tuple[str, dict[str, Any], dict[str, Any], bool]] = {
+    "recipe + elementwise head": (
+        "CrabNet's residual head (1024-512-256-128) on every element, averaged",
+        {"head": "elementwise"},
+        {},
+        False,
+    ),
+    "recipe (scratch) + elementwise head": (
+        "CrabNet's residual head on every element, from random weights",
+        {"head": "elementwise"},
+        {},
+        True,
+    ),
+    "recipe (scratch) + mat2vec": (
+        "element embeddings start from mat2vec's principal components",
+        {},
+        {"element_init": "mat2vec"},
+        True,
+    ),
 }
 QUICK = {"size_cap": 200, "max_epochs": 1}
 # overrides that belong to the DataConfig (the rest are TrainConfig fields)
@@ -200,10 +225,12 @@ def main(argv: list[str] | None = None) -> dict[str, Path]:
 
     runs: dict[str, dict[str, Any]] = {}
 
-    def run(label: str, overrides: dict[str, Any], scratch: bool = False) -> dict[str, Any] | None:
+    def run(
+        label: str, overrides: dict[str, Any], scratch: bool = False, options: dict[str, Any] | None = None
+    ) -> dict[str, Any] | None:
         if only is not None and label not in only:
             return None
-        strategy = strategy_config("scratch" if scratch else "full", None)
+        strategy = strategy_config("scratch" if scratch else "full", None, **(options or {}))
         cfg, dcfg = train_config(overrides), data_config(overrides)
         run_dir = work / "runs" / tag / label.replace(" ", "_").replace("+", "plus")
         done = common.finetune_pinned(
@@ -228,6 +255,7 @@ def main(argv: list[str] | None = None) -> dict[str, Path]:
             "predicted_std": m.get("test_predicted_std"),
             "train_config": cfg.to_dict(),
             "augment": dcfg.augment,
+            "strategy": strategy.to_dict(),
         }
         runs[label] = out
         log(f"{label}: val MAE {out['val_mae']:.4f}, test MAE {out['test_mae']:.4f} eV "
@@ -246,11 +274,16 @@ def main(argv: list[str] | None = None) -> dict[str, Path]:
         run("recipe", recipe)
         run("baseline (scratch)", {}, scratch=True)
         run("recipe (scratch)", recipe, scratch=True)
+        for label, (_, extra, options, scratch) in ENCODER_OPTIONS.items():
+            run(label, {**recipe, **extra}, scratch=scratch, options=options)
     if only is not None:
         log("--only: partial run, nothing published")
         return {}
     if not complete:
         raise ChemtlError("the baseline or an ingredient row did not run")
+    missing = [label for label in ENCODER_OPTIONS if label not in runs]
+    if missing:
+        raise ChemtlError(f"encoder-option rows did not run: {', '.join(missing)}")
 
     # ---- numbers, verdicts, tables
     b, r = runs["baseline"], runs["recipe"]
@@ -268,6 +301,8 @@ def main(argv: list[str] | None = None) -> dict[str, Path]:
         targets = [common.withhold(t, "smoke run (size cap or epochs override)") for t in targets]
     table_rows = []
     for label, out in runs.items():
+        if label in ENCODER_OPTIONS:
+            continue
         what = "today's defaults" if label.startswith("baseline") else (
             INGREDIENTS[label[2:]][1] if label.startswith("+ ") else ", ".join(chosen.values()) or "= baseline"
         )  # fmt: skip
@@ -284,6 +319,22 @@ def main(argv: list[str] | None = None) -> dict[str, Path]:
         f"One fold ({args.fold}) and one seed ({args.seed}): differences of a few meV are within run-to-run noise; "
         "the 5-fold benchmark (matbench_expt_gap) is the judge.",
     ]
+    encoder_rows, kept = [], []
+    for label, (what, _, _, scratch) in ENCODER_OPTIONS.items():
+        out, ref = runs[label], (rs if scratch else r)
+        better = out["val_mae"] < ref["val_mae"]
+        if better:
+            kept.append(label)
+        encoder_rows.append([
+            label, what, round(out["val_mae"], 4), common.rounded(out["val_mae"] - ref["val_mae"]),
+            round(out["test_mae"], 4), common.rounded(out["test_mae"] - ref["test_mae"]),
+            "kept" if better else "not kept", f"{out['best_epoch']}/{out['epochs_run']}", round(out["wall_seconds"]),
+        ])  # fmt: skip
+    notes.append(
+        "Encoder options (judged on validation MAE against their recipe row): "
+        + (", ".join(kept) + " beat it" if kept else "none beat it")
+        + "; the rest did not."
+    )
     robust = runs.get("+ robust-l1")
     if robust and robust.get("predicted_std"):
         ps = robust["predicted_std"]
@@ -304,6 +355,11 @@ def main(argv: list[str] | None = None) -> dict[str, Path]:
             "columns": ["row", "what changes", "val MAE", "test MAE", "test vs baseline", "best/epochs", "wall s"],
             "rows": table_rows,
             "note": "test vs baseline: minus the pretrained baseline (scratch rows: minus the scratch baseline).",
+        }, {
+            "title": "Encoder options on top of the recipe",
+            "columns": ["row", "what changes", "val MAE", "val vs recipe", "test MAE", "test vs recipe", "verdict (val)", "best/epochs", "wall s"],
+            "rows": encoder_rows,
+            "note": "vs recipe: minus the recipe row (pretrained) or the recipe (scratch) row; kept when its validation MAE is lower.",
         }],  # fmt: skip
         "references": [{"name": n, "value": v, "source": s} for n, v, s in REFERENCES],
         "notes": notes,
@@ -315,6 +371,8 @@ def main(argv: list[str] | None = None) -> dict[str, Path]:
             "baseline": BASELINE,
             "ingredients": {n: {"slot": INGREDIENTS[n][0], "what": INGREDIENTS[n][1], "overrides": INGREDIENTS[n][2]} for n in names},
             "chosen": chosen,
+            "encoder_options": {k: {"what": v[0], "train": v[1], "strategy": v[2], "scratch": v[3]} for k, v in ENCODER_OPTIONS.items()},
+            "encoder_options_kept": kept,
             "runs": runs,
             "work_dir": str(work),
         },

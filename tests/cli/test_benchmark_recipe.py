@@ -56,11 +56,33 @@ def test_quick_recipe_benchmark(capsys, tmp_path):
     r = json.loads(path.read_text())
     data = r["data"]
     names = list(load_benchmark("recipe", benchmarks_dir()).INGREDIENTS)
-    rows = ["baseline", *[f"+ {n}" for n in names], "recipe", "baseline (scratch)", "recipe (scratch)"]
+    encoder = [
+        "recipe + elementwise head",
+        "recipe (scratch) + elementwise head",
+        "recipe (scratch) + mat2vec",
+    ]
+    rows = [
+        "baseline",
+        *[f"+ {n}" for n in names],
+        "recipe",
+        "baseline (scratch)",
+        "recipe (scratch)",
+        *encoder,
+    ]
     assert list(data["runs"]) == rows
     runs = data["runs"]
     assert all(runs[k]["n_train"] + runs[k]["n_val"] == 200 and runs[k]["n_test"] == 921 for k in rows)
-    assert [runs[k]["scratch"] for k in rows] == [False] * (len(rows) - 2) + [True, True]
+    assert [runs[k]["scratch"] for k in rows] == [False] * (len(rows) - 5) + [True, True, False, True, True]
+    # the encoder options sit on the recipe: the head is a training setting, mat2vec a scratch option
+    assert runs["recipe + elementwise head"]["train_config"]["head"] == "elementwise"
+    assert runs["recipe (scratch) + mat2vec"]["strategy"]["element_init"] == "mat2vec"
+    assert "element_init" not in runs["recipe (scratch)"]["strategy"]
+    verdicts = {row[0]: row[6] for row in r["tables"][1]["rows"]}
+    assert verdicts == {
+        k: "kept" if runs[k]["val_mae"] < runs["recipe (scratch)" if runs[k]["scratch"] else "recipe"]["val_mae"]
+        else "not kept" for k in encoder
+    }  # fmt: skip
+    assert data["encoder_options_kept"] == [k for k in encoder if verdicts[k] == "kept"]
     # the chosen recipe follows from the validation numbers of this very run
     bench = load_benchmark("recipe", benchmarks_dir())
     expected = bench.choose_recipe(runs["baseline"]["val_mae"], {n: runs[f"+ {n}"]["val_mae"] for n in names})

@@ -146,7 +146,7 @@ def test_strategy_and_training_options_reach_every_run():
             "--lora-dropout", "0", "--lora-targets", "query,key", "--num-virtual-tokens", "5",
             "--prompt-init", "vocab", "--prefix-projection", "--prefix-hidden-size", "32",
             "--trainable-layers", "1", "--init-seed", "9", "--lr-decay", "0.8", "--devices", "2",
-            "--progress",
+            "--progress", "--element-init", "mat2vec", "--head", "elementwise",
         )
     )  # fmt: skip
     assert (cfg.train.lr_decay, cfg.train.devices, cfg.train.progress_bar) == (0.8, 2, True)
@@ -160,6 +160,10 @@ def test_strategy_and_training_options_reach_every_run():
     assert (prefix.num_virtual_tokens, prefix.prefix_projection, prefix.prefix_hidden_size) == (5, True, 32)
     assert cfg.strategy_config("partial", 4).trainable_layers == 1
     assert cfg.strategy_config("scratch", 4).init_seed == 9
+    assert cfg.strategy_config("scratch", 4).element_init == "mat2vec"
+    assert cfg.strategy_config("full", 4).element_init is None
+    assert cfg.train.head == "elementwise" and cfg.to_dict()["element_init"] == "mat2vec"
+    assert "element_init" not in compare_cli.config_from_args(base()).to_dict()
     assert compare_cli.config_from_args(base("--no-progress")).train.progress_bar is False
 
 

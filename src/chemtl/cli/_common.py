@@ -244,6 +244,12 @@ def add_strategy_options(group, *, freeze_prompt: bool = False) -> None:
     )
     group.add_argument("--prefix-hidden-size", type=int, help="prefix: MLP width")
     group.add_argument("--init-seed", type=int, help="scratch: seed of the re-initialisation")
+    group.add_argument(
+        "--element-init",
+        metavar="TABLE",
+        help="scratch (compositions): initialise the element embeddings from this element table "
+        "(e.g. mat2vec) instead of at random",
+    )
 
 
 def strategy_options(args: argparse.Namespace) -> dict:
@@ -263,6 +269,7 @@ def strategy_options(args: argparse.Namespace) -> dict:
         "prefix_projection": args.prefix_projection or None,
         "prefix_hidden_size": args.prefix_hidden_size,
         "init_seed": args.init_seed,
+        "element_init": getattr(args, "element_init", None),
     }
     given = {k: v for k, v in options.items() if v is not None}
     if "lora_alpha" in given and float(given["lora_alpha"]).is_integer():

@@ -266,6 +266,7 @@ def config_from_args(args: argparse.Namespace):
         progress_bar=args.progress,
         loss=args.loss,
         output_gate=args.output_gate,
+        head=args.head,
         **schedule_options(args),
     )
     return CompareConfig(

@@ -194,12 +194,13 @@ def train_config_from_args(args: argparse.Namespace):
         progress_bar=args.progress,
         loss=getattr(args, "loss", "mse"),
         output_gate=getattr(args, "output_gate", False),
+        head=getattr(args, "head", "pooled"),
         **schedule_options(args),
     )
 
 
 def add_regression_head_args(parser: argparse.ArgumentParser) -> None:
-    """``--loss`` and ``--output-gate`` (regression heads: finetune, adapt)."""
+    """``--loss`` and ``--output-gate`` (regression heads: finetune, adapt) and ``--head``."""
     g = parser.add_argument_group("regression head")
     g.add_argument(
         "--loss",
@@ -214,6 +215,13 @@ def add_regression_head_args(parser: argparse.ArgumentParser) -> None:
         action="store_true",
         help="a sigmoid gate that lets the head predict exactly 0 (targets with many zeros, such as "
         "metals' band gaps)",
+    )
+    parser.add_argument(
+        "--head",
+        choices=("pooled", "elementwise"),
+        default="pooled",
+        help="property head: an MLP on the pooled embedding, or (compositions) CrabNet's residual MLP "
+        "on every element, averaged over the elements (default %(default)s)",
     )
 
 

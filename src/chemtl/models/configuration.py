@@ -29,6 +29,9 @@ POOLINGS = ("cls", "mean")
 FRACTION_ENCODINGS = ("sinusoidal", "learned")
 AMOUNT_LOSSES = ("log_mse", "mse")
 REGRESSION_LOSSES = ("mse", "l1", "robust-l1")
+HEAD_TYPES = ("pooled", "elementwise")
+# CrabNet's residual network widths (its ``out_hidden``), applied to every element's hidden state.
+ELEMENTWISE_HEAD_DIMS = (1024, 512, 256, 128)
 PROBLEM_TYPES = ("regression", "single_label_classification", "multi_label_classification")
 
 # Composition vocabulary of the tokenizer contract: 5 specials + 118 elements (H=5 ... Og=122).
@@ -104,6 +107,10 @@ class ChemtlConfig(PreTrainedConfig):
     ``z0 + sigmoid(g) (mu - z0)``, where ``gate_zero`` z0 is the standardised value of 0 (one per
     target): a gate that closes predicts exactly 0 in the user's units (a point mass at zero, as
     the metals' 0 eV band gaps; CrabNet's sigmoid gate).
+    ``head_type``: ``"pooled"`` (the MLP reads the pooled embedding) or ``"elementwise"``
+    (compositions only; CrabNet's head: a residual MLP of widths ``elementwise_head_dims`` with
+    LeakyReLU, applied to every element's last hidden state, its outputs averaged over the
+    elements, then any gate).
     """
 
     model_type = "chemtl"
@@ -138,6 +145,8 @@ class ChemtlConfig(PreTrainedConfig):
     regression_loss: str = "mse"
     output_gate: bool = False
     gate_zero: list[float] | None = None
+    head_type: str = "pooled"
+    elementwise_head_dims: list[int] | None = None
     tie_word_embeddings: bool = False
 
     def __post_init__(self, **kwargs: Any) -> None:
@@ -204,6 +213,20 @@ class ChemtlConfig(PreTrainedConfig):
             or not all(isinstance(v, int | float) and not isinstance(v, bool) for v in self.gate_zero)
         ):
             raise ChemtlError(f"gate_zero must be a list of numbers, got {self.gate_zero!r}")
+
+        _choice("head_type", self.head_type, HEAD_TYPES)
+        if self.head_type == "elementwise" and self.kind != "composition":
+            raise ChemtlError(
+                f"head_type 'elementwise' reads one hidden state per element: it needs kind 'composition', "
+                f"got kind {self.kind!r}"
+            )
+        dims = self.elementwise_head_dims
+        if dims is not None and (
+            not isinstance(dims, list | tuple)
+            or not dims
+            or not all(isinstance(v, int) and not isinstance(v, bool) and v >= 1 for v in dims)
+        ):
+            raise ChemtlError(f"elementwise_head_dims must be a list of positive integers, got {dims!r}")
 
     @property
     def head_parts(self) -> int:

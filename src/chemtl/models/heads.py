@@ -38,3 +38,26 @@ class ChemtlHead(nn.Module):
         if self.layer_norm is not None:
             h = self.layer_norm(h)
         return self.out(self.dropout(h))  # (..., out_dim)
+
+
+class ResidualHead(nn.Module):
+    """CrabNet's residual network, per token: dropout, then for each width w of ``hidden_dims``
+    ``x <- LeakyReLU(Linear(x)) + shortcut(x)`` (the shortcut a bias-free Linear where the width
+    changes, else the identity), then a Linear ``out``. Maps (..., in_dim) to (..., out_dim)."""
+
+    def __init__(self, in_dim: int, hidden_dims: tuple[int, ...], out_dim: int, dropout: float = 0.0) -> None:
+        super().__init__()
+        self.dropout = nn.Dropout(dropout)
+        widths = [in_dim, *hidden_dims]
+        self.layers = nn.ModuleList(nn.Linear(a, b) for a, b in zip(widths[:-1], widths[1:], strict=True))
+        self.shortcuts = nn.ModuleList(
+            nn.Identity() if a == b else nn.Linear(a, b, bias=False)
+            for a, b in zip(widths[:-1], widths[1:], strict=True)
+        )
+        self.out = nn.Linear(widths[-1], out_dim)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = self.dropout(x)
+        for layer, shortcut in zip(self.layers, self.shortcuts, strict=True):
+            x = F.leaky_relu(layer(x)) + shortcut(x)  # (..., w)
+        return self.out(x)  # (..., out_dim)

@@ -18,9 +18,9 @@ from dataclasses import dataclass
 import torch
 from transformers.utils import ModelOutput
 
-from chemtl.models.configuration import ChemtlConfig
+from chemtl.models.configuration import ELEMENTWISE_HEAD_DIMS, ChemtlConfig
 from chemtl.models.encoder import ChemtlModel, ChemtlPreTrainedModel, PrefixKeyValues
-from chemtl.models.heads import ChemtlHead
+from chemtl.models.heads import ChemtlHead, ResidualHead
 from chemtl.models.losses import property_loss
 
 
@@ -45,14 +45,31 @@ def resolve_problem_type(config: ChemtlConfig, labels: torch.Tensor) -> str:
     return "single_label_classification"
 
 
-def property_head(config: ChemtlConfig, num_labels: int | None = None) -> ChemtlHead:
+def property_head(config: ChemtlConfig, num_labels: int | None = None) -> ChemtlHead | ResidualHead:
     """The ``classifier`` of a property model of ``config`` (``num_labels`` outputs, default the
     config's): a prompt bank rebuilds each task's head with it."""
-    hidden = config.classifier_hidden_size or config.hidden_size
     labels = config.num_labels if num_labels is None else num_labels
+    if config.head_type == "elementwise":
+        dims = tuple(config.elementwise_head_dims or ELEMENTWISE_HEAD_DIMS)
+        return ResidualHead(
+            config.hidden_size, dims, labels * config.head_parts, dropout=config.classifier_dropout
+        )
+    hidden = config.classifier_hidden_size or config.hidden_size
     return ChemtlHead(
         config.hidden_size, hidden, labels * config.head_parts, dropout=config.classifier_dropout
     )
+
+
+def element_mean(raw: torch.Tensor, fractions: torch.Tensor) -> torch.Tensor:
+    """Per-token head outputs (B, T, k) -> their mean over each row's elements (B, k). Elements are
+    the positions of ``fractions`` (B, T') above 0; with T > T' the first T - T' positions are
+    prepended virtual tokens (prompt tuning), never elements."""
+    B, T, _ = raw.shape
+    weights = (fractions > 0).to(raw.dtype)  # (B, T')
+    if weights.shape[1] < T:
+        weights = torch.cat([weights.new_zeros(B, T - weights.shape[1]), weights], dim=1)  # (B, T)
+    weights = weights[..., None]  # (B, T, 1)
+    return (raw * weights).sum(dim=1) / weights.sum(dim=1).clamp_min(1.0)  # (B, k)
 
 
 def split_head_output(config: ChemtlConfig, raw: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor | None]:
@@ -81,6 +98,7 @@ class ChemtlForPropertyPrediction(ChemtlPreTrainedModel):
     ]
 
     def __init__(self, config: ChemtlConfig) -> None:
+        config._validate()  # from_pretrained sets its keyword overrides after the config was built
         super().__init__(config)
         self.num_labels = config.num_labels
         self.chemtl = ChemtlModel(config)
@@ -112,7 +130,13 @@ class ChemtlForPropertyPrediction(ChemtlPreTrainedModel):
             output_attentions=output_attentions,
             return_dict=True,
         )
-        logits, log_std = split_head_output(self.config, self.classifier(out.pooler_output))  # (B, L)
+        if self.config.head_type == "elementwise":
+            if fractions is None:
+                raise ValueError("head_type 'elementwise' needs the batch's fractions (compositions)")
+            raw = element_mean(self.classifier(out.last_hidden_state), fractions)  # (B, L * parts)
+        else:
+            raw = self.classifier(out.pooler_output)  # (B, L * parts)
+        logits, log_std = split_head_output(self.config, raw)  # (B, L)
         loss = None
         if labels is not None:
             loss = property_loss(

@@ -367,16 +367,18 @@ def forward_outputs(
 
 
 def head_options(train: TrainConfig, task: str, mean, std) -> dict[str, Any]:
-    """The property model's loss and gate settings from ``train`` (regression only): its
+    """The property model's head settings from ``train``: its ``head_type`` and (regression only)
     ``regression_loss``, ``output_gate`` and ``gate_zero`` (0 in standardised units, per target)."""
+    head = {"head_type": train.head} if train.head != "pooled" else {}
     if task != "regression":
         for name, value, default in (("loss", train.loss, "mse"), ("output_gate", train.output_gate, False)):
             if value != default:
                 raise ChemtlError(f"{name} {value!r} needs a regression target; this one is {task}")
-        return {}
+        return head
     means = np.atleast_1d(np.asarray(mean, dtype=np.float64))
     stds = np.atleast_1d(np.asarray(std, dtype=np.float64))
     return {
+        **head,
         "regression_loss": train.loss,
         "output_gate": train.output_gate,
         "gate_zero": (-means / stds).tolist() if train.output_gate else None,
@@ -643,6 +645,8 @@ def finetune(
         "units": ds.info.get("units"),
         "model_source": str(model_dir),
     }
+    if train.head != "pooled":
+        metrics["head"] = train.head
     if task == "regression":
         metrics["target_mean"], metrics["target_std"] = mean, std
         metrics["loss"], metrics["output_gate"] = train.loss, train.output_gate

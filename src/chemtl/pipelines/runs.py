@@ -31,6 +31,7 @@ ADDED_FIELDS = {
     ("train", "cycle_min_ratio"): 1e-4 / 6e-3,
     ("train", "swa"): False,
     ("train", "swa_start"): 0.5,
+    ("train", "head"): "pooled",
 }
 _MISSING = object()
 RUN_FILES = (

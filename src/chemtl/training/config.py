@@ -29,6 +29,7 @@ SCHEDULERS = ("constant", "linear", "cosine", "onecycle", "cyclic")
 # CrabNet's cyclic learning rate runs from 1e-4 to 6e-3: its minimum is 1/60 of its maximum.
 CYCLE_MIN_RATIO = 1e-4 / 6e-3
 LOSSES = ("mse", "l1", "robust-l1")
+HEADS = ("pooled", "elementwise")
 OBJECTIVES = ("mlm", "contrastive", "causal")
 MASKINGS = ("random", "element-group", "span")
 # Training-batch augmentation (``DataConfig.augment``): "auto" is "jitter" for compositions and
@@ -150,6 +151,9 @@ class TrainConfig(_JsonConfig):
     epoch is the same loss. ``output_gate`` (regression): a sigmoid gate that lets the head
     predict exactly 0 in the user's units (targets with a point mass at 0, such as metals' band
     gaps). Both become the fine-tuned model's ``regression_loss`` / ``output_gate``.
+    ``head``: ``pooled`` (an MLP on the pooled embedding) or ``elementwise`` (compositions:
+    CrabNet's residual MLP on every element's hidden state, averaged over the elements); the
+    fine-tuned model's ``head_type``.
     """
 
     lr: float = 1e-4
@@ -178,11 +182,13 @@ class TrainConfig(_JsonConfig):
     swa_start: float = 0.5
     loss: str = "mse"
     output_gate: bool = False
-    _key_optional = ("loss", "output_gate", "cycle_epochs", "cycle_min_ratio", "swa", "swa_start")
+    head: str = "pooled"
+    _key_optional = ("loss", "output_gate", "cycle_epochs", "cycle_min_ratio", "swa", "swa_start", "head")
 
     def __post_init__(self) -> None:
         _check_positive("lr", self.lr)
         _check_choice("loss", self.loss, LOSSES)
+        _check_choice("head", self.head, HEADS)
         if not isinstance(self.output_gate, bool):
             raise ConfigError(f"output_gate must be true or false, got {self.output_gate!r}")
         if self.head_lr is not None:

@@ -62,6 +62,9 @@ class StrategyConfig:
         two-layer tanh MLP (Li & Liang 2021) of width ``prefix_hidden_size`` (default: hidden size).
     init_seed: ``scratch`` only: seed for re-initialising the weights; ``None`` draws from the
         current global RNG (so the run's own seed decides).
+    element_init: ``scratch`` only (compositions): initialise the element embeddings from this
+        element table (``"mat2vec"``, ... ``chemtl.models.element_tables.ELEMENT_TABLES``) instead of
+        at random; ``None`` keeps the model's own ``element_init``.
     """
 
     name: str = "full"
@@ -76,6 +79,7 @@ class StrategyConfig:
     prefix_projection: bool = False
     prefix_hidden_size: int | None = None
     init_seed: int | None = None
+    element_init: str | None = None
 
     def __post_init__(self) -> None:
         from chemtl.transfer import STRATEGIES  # the registry imports the strategy modules
@@ -145,15 +149,24 @@ class StrategyConfig:
                 )
         if self.init_seed is not None:
             _check_int("init_seed", self.init_seed, 0)
+        if self.element_init is not None:
+            from chemtl.models.element_tables import ELEMENT_TABLES
+
+            if self.element_init not in ELEMENT_TABLES:
+                raise TransferError(
+                    f"unknown element_init {self.element_init!r}; choose one of {', '.join(ELEMENT_TABLES)}"
+                )
 
     # --- JSON -----------------------------------------------------------------------------------
 
     def to_dict(self) -> dict[str, Any]:
-        """The fields as JSON values; ``freeze_prompt`` only when set, so that every config written
+        """The fields as JSON values; ``freeze_prompt`` and ``element_init`` only when set, so that every config written
         before it existed (strategy.json, run hashes, resumable runs) reads back unchanged."""
         data = dataclasses.asdict(self)
         if not data["freeze_prompt"]:
             del data["freeze_prompt"]
+        if data["element_init"] is None:
+            del data["element_init"]
         if data["lora_target_modules"] is not None:
             data["lora_target_modules"] = list(data["lora_target_modules"])
         return data

@@ -5,7 +5,8 @@ and re-initialises all of its weights in place (encoder and head) with the model
 ``init_weights``, exactly as ``ChemtlForPropertyPrediction(config)`` initialises a new model
 (including ``config.element_init`` when the architecture asks for element-table embeddings). So
 scratch and the transfer strategies share one code path, one config and the same parameter
-names, and differ only in the starting weights.
+names, and differ only in the starting weights. ``element_init`` (a strategy option) sets the
+model's ``element_init`` first, so a scratch run can start its element embeddings from mat2vec.
 
 Transformers 5 marks loaded weights ``_is_hf_initialized`` and its init functions skip marked
 tensors; the marks are removed first, otherwise ``init_weights`` would silently keep the
@@ -22,6 +23,7 @@ import torch
 from torch import nn
 
 from chemtl.transfer.base import Strategy, set_requires_grad
+from chemtl.transfer.config import TransferError
 
 if TYPE_CHECKING:
     from chemtl.models import ChemtlForPropertyPrediction
@@ -32,10 +34,17 @@ _HF_INIT_FLAG = "_is_hf_initialized"
 
 class ScratchStrategy(Strategy):
     name = "scratch"
-    options = ("init_seed",)
+    options = ("init_seed", "element_init")
 
     @classmethod
     def apply(cls, model: ChemtlForPropertyPrediction, config: StrategyConfig) -> nn.Module:
+        if config.element_init is not None:
+            if model.config.kind != "composition":
+                raise TransferError(
+                    f"element_init {config.element_init!r} initialises element embeddings: it needs a "
+                    f"composition model, got kind {model.config.kind!r}"
+                )
+            model.config.element_init = config.element_init  # saved with the model: how it began
         reinitialize(model, seed=config.init_seed)
         return set_requires_grad(model, lambda part, layer: True)
 

@@ -211,3 +211,83 @@ def test_head_options_are_validated(field, value, message):
     with pytest.raises(ChemtlError) as info:
         ChemtlConfig(**{field: value})
     assert str(info.value) == message
+
+
+def test_residual_head_hand_computed():
+    from chemtl.models.heads import ResidualHead
+
+    head = ResidualHead(2, (2, 3), 1)
+    with torch.no_grad():
+        head.layers[0].weight.copy_(torch.tensor([[1.0, 0.0], [0.0, -1.0]]))
+        head.layers[0].bias.zero_()
+        head.layers[1].weight.fill_(1.0)
+        head.layers[1].bias.zero_()
+        head.shortcuts[1].weight.fill_(0.5)
+        head.out.weight.fill_(1.0)
+        head.out.bias.fill_(0.25)
+    # same width: identity shortcut; a width change: the bias-free Linear
+    assert isinstance(head.shortcuts[0], torch.nn.Identity)
+    assert head.shortcuts[1].bias is None
+    x = torch.tensor([[2.0, 3.0]])
+    # layer 1: leaky_relu([2, -3]) + [2, 3] = [2 + 2, -0.03 + 3] (slope 0.01)
+    h1 = torch.tensor([[2.0 + 2.0, -0.03 + 3.0]])
+    # layer 2: leaky_relu(sum(h1)) per unit + 0.5 * sum(h1), 3 units
+    s = h1.sum().item()
+    h2 = s + 0.5 * s
+    assert head(x).item() == pytest.approx(3 * h2 + 0.25, rel=1e-6)
+
+
+def test_element_mean_skips_specials_padding_and_virtual_tokens():
+    from chemtl.models.prediction import element_mean
+
+    raw = torch.arange(12.0).reshape(2, 3, 2)  # (B=2, T=3, k=2)
+    fractions = torch.tensor([[0.0, 0.5, 0.5], [0.0, 1.0, 0.0]])
+    assert element_mean(raw, fractions).tolist() == [[3.0, 4.0], [8.0, 9.0]]
+    # one prepended virtual token (T=3 vs T'=2): fractions shift right, position 0 never counts
+    assert element_mean(raw, fractions[:, :2]).tolist() == [[4.0, 5.0], [10.0, 11.0]]
+
+
+def test_elementwise_head_model(composition_batch):
+    base = dict(hidden_size=32, num_hidden_layers=1, num_attention_heads=2, intermediate_size=64)
+    config = ChemtlConfig(**base, num_labels=1, head_type="elementwise", output_gate=True, gate_zero=[-1.0])
+    model = ChemtlForPropertyPrediction(config).eval()
+    widths = [layer.out_features for layer in model.classifier.layers]
+    assert widths == [1024, 512, 256, 128] and model.classifier.out.out_features == 2
+    out = model(**composition_batch, labels=torch.zeros(4, 1), return_dict=True)
+    from chemtl.models.prediction import element_mean, split_head_output
+
+    hidden = model.chemtl(**composition_batch).last_hidden_state
+    expected, _ = split_head_output(
+        config, element_mean(model.classifier(hidden), composition_batch["fractions"])
+    )
+    assert torch.equal(out.logits, expected) and out.logits.shape == (4, 1)
+    # permuting a row's elements leaves its prediction unchanged (a set model with a set head)
+    perm = {k: v.clone() for k, v in composition_batch.items()}
+    perm["input_ids"][2, 1:5] = perm["input_ids"][2, 1:5].flip(0)
+    perm["fractions"][2, 1:5] = perm["fractions"][2, 1:5].flip(0)
+    assert model(**perm).logits[2].item() == pytest.approx(out.logits[2].item(), abs=1e-6)
+    small = ChemtlConfig(**base, head_type="elementwise", elementwise_head_dims=[16])
+    assert [m.out_features for m in ChemtlForPropertyPrediction(small).classifier.layers] == [16]
+
+
+@pytest.mark.parametrize(
+    ("fields", "message"),
+    [
+        ({"head_type": "crab"}, "unknown head_type 'crab'; choose one of pooled, elementwise"),
+        (
+            {"head_type": "elementwise", "kind": "smiles", "vocab_size": 40},
+            "head_type 'elementwise' reads one hidden state per element: it needs kind 'composition', "
+            "got kind 'smiles'",
+        ),
+        (
+            {"elementwise_head_dims": [0]},
+            "elementwise_head_dims must be a list of positive integers, got [0]",
+        ),
+    ],
+)
+def test_head_type_is_validated(fields, message):
+    from chemtl.errors import ChemtlError
+
+    with pytest.raises(ChemtlError) as info:
+        ChemtlConfig(**fields)
+    assert str(info.value) == message

@@ -75,6 +75,7 @@ def test_round_trip_through_json(tmp_path):
         (lambda: PretrainConfig(mask="blocks"), "mask 'blocks' is not one of random, element-group, span"),
         (lambda: TrainConfig(loss="huber"), "loss 'huber' is not one of mse, l1, robust-l1"),
         (lambda: TrainConfig(output_gate=1), "output_gate must be true or false, got 1"),
+        (lambda: TrainConfig(head="crab"), "head 'crab' is not one of pooled, elementwise"),
     ],
 )
 def test_bad_values_are_one_line_errors(make, message):
@@ -143,12 +144,13 @@ def test_run_keys_leave_out_later_fields_at_their_defaults():
     # a run keyed before ``loss`` and ``output_gate`` existed has the same key as one with them at
     # their defaults, so finished benchmark runs stay reusable; any other value changes the key
     plain = TrainConfig(seed=3)
-    later = {"loss", "output_gate", "cycle_epochs", "cycle_min_ratio", "swa", "swa_start"}
+    later = {"loss", "output_gate", "cycle_epochs", "cycle_min_ratio", "swa", "swa_start", "head"}
     assert set(plain.to_dict()) - set(plain.key_dict()) == later
     assert {k: v for k, v in plain.to_dict().items() if k not in later} == plain.key_dict()
     assert TrainConfig(swa=True).key_dict()["swa"] is True
     assert TrainConfig(loss="l1").key_dict()["loss"] == "l1"
     assert TrainConfig(output_gate=True).key_dict()["output_gate"] is True
+    assert TrainConfig(head="elementwise").key_dict()["head"] == "elementwise"
     data = DataConfig(dataset="x", split="random")
     assert set(data.to_dict()) - set(data.key_dict()) == {"augment", "jitter"}
     assert DataConfig(dataset="x", split="random", augment="jitter").key_dict()["augment"] == "jitter"

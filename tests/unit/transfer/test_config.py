@@ -7,6 +7,7 @@ import json
 import pytest
 
 from chemtl.errors import ChemtlError
+from chemtl.models.element_tables import ELEMENT_TABLES
 from chemtl.transfer import StrategyConfig, TrainableLayersError, TransferError, UnknownStrategyError
 
 
@@ -45,6 +46,14 @@ def test_trainable_layers_must_be_a_positive_integer(value):
             "num_virtual_tokens=5 only applies to strategy prompt or prefix, not 'lora'",
         ),
         (dict(name="prompt", init_seed=3), "init_seed=3 only applies to strategy scratch, not 'prompt'"),
+        (
+            dict(name="full", element_init="mat2vec"),
+            "element_init='mat2vec' only applies to strategy scratch, not 'full'",
+        ),
+        (
+            dict(name="scratch", element_init="word2vec"),
+            "unknown element_init 'word2vec'; choose one of " + ", ".join(ELEMENT_TABLES),
+        ),
         (dict(name="lora", lora_dropout=1.0), "lora_dropout must be a number in [0, 1), got 1.0"),
         (dict(name="lora", lora_r=0), "lora_r must be an integer >= 1, got 0"),
         (dict(name="prompt", prompt_init="text"), "unknown prompt_init 'text'; choose one of random, vocab"),
@@ -86,6 +95,7 @@ def test_json_round_trip(tmp_path):
         ),
         StrategyConfig("prefix", num_virtual_tokens=5, prefix_projection=True, prefix_hidden_size=64),
         StrategyConfig("scratch", init_seed=0),
+        StrategyConfig("scratch", element_init="mat2vec"),
     ]
     for config in configs:
         path = tmp_path / "strategy.json"

@@ -184,6 +184,21 @@ def test_scratch_reinitialises_every_weight(load_tiny):
     assert torch.equal(a.chemtl.embeddings.word_embeddings.weight[0], torch.zeros(32))  # padding row
 
 
+def test_scratch_element_init_starts_from_the_table(load_tiny):
+    from chemtl.models.element_tables import element_init_matrix
+    from chemtl.transfer.config import TransferError
+
+    model = apply_strategy(load_tiny(), StrategyConfig("scratch", init_seed=3, element_init="mat2vec"))
+    assert model.config.element_init == "mat2vec"
+    matrix, present = element_init_matrix("mat2vec", 32, scale=model.config.initializer_range)
+    weight = model.chemtl.embeddings.word_embeddings.weight.detach()
+    first = model.config.first_regular_token_id
+    rows = [i for i in range(len(present)) if present[i]]
+    assert torch.allclose(weight[[r + first for r in rows]], torch.from_numpy(matrix[present]).float())
+    with pytest.raises(TransferError, match="needs a composition model, got kind 'smiles'"):
+        apply_strategy(load_tiny("smiles"), StrategyConfig("scratch", element_init="mat2vec"))
+
+
 def test_scratch_seed_leaves_the_global_rng_alone(load_tiny):
     torch.manual_seed(123)
     expected = torch.rand(3)

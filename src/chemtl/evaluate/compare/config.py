@@ -104,7 +104,7 @@ class CompareConfig:
     trainable_layers: ``partial``: top layers that train (``None``: half the encoder's layers,
         at least 1). lora_r, lora_alpha, lora_dropout, lora_target_modules: ``lora``.
         num_virtual_tokens: ``prompt`` and ``prefix``. prompt_init: ``prompt``. prefix_projection,
-        prefix_hidden_size: ``prefix``. init_seed: ``scratch``. Each option goes to the strategies
+        prefix_hidden_size: ``prefix``. init_seed, element_init: ``scratch``. Each option goes to the strategies
         it belongs to (``chemtl.transfer.StrategyConfig``), the same for every run.
     size_cap: clip every training-set size (``"all"`` included) to this many rows (quick runs).
     tolerance: the recommendation's "within x of the best" margin (0.02 = 2%, relative).
@@ -130,6 +130,7 @@ class CompareConfig:
     prefix_projection: bool = False
     prefix_hidden_size: int | None = None
     init_seed: int | None = None
+    element_init: str | None = None
     size_cap: int | None = None
     tolerance: float = 0.02
     overfit_patience: int = 2
@@ -261,6 +262,7 @@ class CompareConfig:
             prefix_projection=self.prefix_projection,
             prefix_hidden_size=self.prefix_hidden_size,
             init_seed=self.init_seed,
+            element_init=self.element_init,
         )
 
     # --- JSON -----------------------------------------------------------------------------------
@@ -271,6 +273,8 @@ class CompareConfig:
         out["train"] = self.train.to_dict()
         for name in ("strategies", "train_sizes", "seeds", "folds", "lora_target_modules"):
             out[name] = None if out[name] is None else list(out[name])
+        if out["element_init"] is None:  # added later: configs written before it read back equal
+            del out["element_init"]
         return out
 
     @classmethod

@@ -112,6 +112,12 @@ def test_recipe_sets_defaults_and_given_flags_win():
         build_parser(), ["compare", "--model", "m", "--data", "d.csv", "--out", "o", "--recipe", "converge"]
     )
     assert (cmp.loss, cmp.output_gate, cmp.swa, cmp.epochs, cmp.augment) == ("l1", True, True, 20, "auto")
+    # the optimizer: fused by default, the loop on request (to resume a run from before it)
+    assert (cfg.optimizer, cfg.head) == ("adamw-fused", "pooled")
+    loop = train_config_from_args(
+        parse_args(build_parser(), [*base, "--optimizer", "adamw", "--head", "elementwise"])
+    )
+    assert (loop.optimizer, loop.head) == ("adamw", "elementwise")
 
 
 def test_unknown_recipe_is_a_one_line_error(capsys):

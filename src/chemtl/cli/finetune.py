@@ -96,6 +96,13 @@ def add_schedule_args(g, **defaults) -> None:
         metavar="F",
         help="--swa: fraction of the training steps after which snapshots are averaged (default %(default)s)",
     )
+    g.add_argument(
+        "--optimizer",
+        choices=("adamw-fused", "adamw"),
+        default="adamw-fused",
+        help="AdamW as torch's fused kernel, or its per-parameter loop (what runs before 2026-12-01 used: "
+        "give it to resume one of those) (default %(default)s)",
+    )
 
 
 def add_train_args(parser: argparse.ArgumentParser, *, auto_batch: bool = False, **defaults) -> None:
@@ -248,6 +255,7 @@ def schedule_options(args: argparse.Namespace) -> dict:
         "cycle_min_ratio": args.cycle_min_ratio,
         "swa": args.swa,
         "swa_start": args.swa_start,
+        "optimizer": args.optimizer,
     }
 
 

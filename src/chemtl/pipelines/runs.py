@@ -32,6 +32,7 @@ ADDED_FIELDS = {
     ("train", "swa"): False,
     ("train", "swa_start"): 0.5,
     ("train", "head"): "pooled",
+    ("train", "optimizer"): "adamw",
 }
 _MISSING = object()
 RUN_FILES = (

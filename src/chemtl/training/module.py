@@ -168,7 +168,8 @@ class TaskModule(L.LightningModule):
                 if any("param_names" in g for g in groups):  # torch wants names on all or none
                     group["param_names"] = [f"objective.{n}" for n, _ in extra]
                 groups.append(group)
-        optimizer = torch.optim.AdamW(groups, lr=cfg.lr, weight_decay=cfg.weight_decay)
+        fused = True if cfg.optimizer == "adamw-fused" else None
+        optimizer = torch.optim.AdamW(groups, lr=cfg.lr, weight_decay=cfg.weight_decay, fused=fused)
         total = (
             self.total_steps if self.total_steps is not None else int(self.trainer.estimated_stepping_batches)
         )

@@ -42,3 +42,12 @@ def test_a_finetune_run_from_before_augmentation_resumes_without_it(tmp_path):
     with pytest.raises(RunDirError, match=r"option\(s\) data\.augment differ from the interrupted run"):
         augmented = {**old, "data": {"dataset": "x", "augment": "jitter", "jitter": 0.02}}
         prepare_run_dir(tmp_path, augmented, resume=True, overwrite=False)
+
+
+def test_a_run_from_before_the_fused_optimizer_resumes_only_with_the_loop(tmp_path):
+    (tmp_path / "train_config.json").write_text(json.dumps(OLD))
+    fused = {**OLD, "train": {**OLD["train"], "optimizer": "adamw-fused"}}
+    with pytest.raises(RunDirError, match=r"option\(s\) train\.optimizer differ from the interrupted run"):
+        prepare_run_dir(tmp_path, fused, resume=True, overwrite=False)
+    loop = {**OLD, "train": {**OLD["train"], "optimizer": "adamw", "head": "pooled"}}
+    prepare_run_dir(tmp_path, loop, resume=True, overwrite=False)  # what it ran with

@@ -76,6 +76,7 @@ def test_round_trip_through_json(tmp_path):
         (lambda: TrainConfig(loss="huber"), "loss 'huber' is not one of mse, l1, robust-l1"),
         (lambda: TrainConfig(output_gate=1), "output_gate must be true or false, got 1"),
         (lambda: TrainConfig(head="crab"), "head 'crab' is not one of pooled, elementwise"),
+        (lambda: TrainConfig(optimizer="sgd"), "optimizer 'sgd' is not one of adamw-fused, adamw"),
     ],
 )
 def test_bad_values_are_one_line_errors(make, message):

@@ -113,6 +113,8 @@ def test_the_objective_weights_are_optimised_and_checkpointed(whole):
     assert torch.equal(saved["state_dict"]["objective.extra.weight"], objective.extra.weight.detach())
     assert not torch.equal(objective.initial, objective.extra.weight.detach())
     assert len(saved["optimizer_states"][0]["param_groups"]) == 2  # the model's and the objective's
+    # the default optimizer is torch's fused AdamW kernel
+    assert [g["fused"] for g in saved["optimizer_states"][0]["param_groups"]] == [True, True]
     assert saved["callbacks"]["StreamPosition[target]"] == {"epoch": 3, "consumed": 1}  # 10 = 3*3 + 1
 
 

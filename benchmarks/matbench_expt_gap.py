@@ -296,15 +296,11 @@ def main(argv: list[str] | None = None) -> dict[str, Path]:
             "scheduler": args.scheduler,
         }
         if args.recipe is not None:
-            from chemtl.training.recipes import recipe_defaults
+            from chemtl.training.recipes import recipe_settings
 
-            recipe = recipe_defaults(args.recipe)
-            augment = recipe.pop("augment", "none")
-            if "epochs" in recipe:
-                recipe["max_epochs"] = args.epochs if args.epochs is not None else recipe.pop("epochs")
-                recipe.pop("epochs", None)
-            if "patience" in recipe:
-                recipe["patience"] = recipe["patience"] or None
+            recipe, augment = recipe_settings(args.recipe)
+            if args.epochs is not None:
+                recipe["max_epochs"] = args.epochs
             settings.update(recipe)
         train_cfg = TrainConfig(**settings, seed=args.seed, progress_bar=False, checkpoint_every_n_steps=1000)
 

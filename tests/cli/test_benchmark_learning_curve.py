@@ -111,7 +111,7 @@ def test_quick_learning_curve_writes_result_and_docs(chemtl, tiny_models, tmp_pa
         for label in ("tiny-a", "tiny-b")
         for n in (30, 60)
     ]
-    assert all(t["pass"] is None and t["target"] == 20.0 and t["op"] == ">=" for t in r["targets"])
+    assert all(t["pass"] is None and t["target"] == 30.0 and t["op"] == ">=" for t in r["targets"])
     table = r["tables"][0]
     assert table["columns"] == [
         "train rows", "scratch (same architecture)",
@@ -137,6 +137,23 @@ def test_quick_learning_curve_writes_result_and_docs(chemtl, tiny_models, tmp_pa
     again = json.loads(result_path.read_text())["data"]
     assert again["runs_trained"] == 0 and again["runs_reused"] == 12
     assert [x["mae"] for x in again["runs"]] == [x["mae"] for x in runs]
+
+
+def test_quick_learning_curve_with_a_recipe(chemtl, tiny_models, tmp_path):
+    results, docs, work = tmp_path / "results", tmp_path / "BENCHMARKS.md", tmp_path / "work"
+    code, _, err = chemtl(
+        "benchmark", "learning_curve", "--quick", "--model", tiny_models[0], "--sizes", "30", "--seeds", "0",
+        "--recipe", "converge", "--results-dir", results, "--docs", docs, "--work-dir", work,
+    )  # fmt: skip
+    assert code == 0, err
+    data = json.loads((results / "learning_curve.quick.json").read_text())["data"]
+    cfg = data["train_config"]
+    # the recipe's settings, the quick run's 1 epoch, the benchmark's batch size
+    assert (cfg["loss"], cfg["output_gate"], cfg["scheduler"], cfg["swa"], cfg["lr"], cfg["head_lr"]) == (
+        "l1", True, "cyclic", True, 5e-4, 5e-3,
+    )  # fmt: skip
+    assert (cfg["max_epochs"], cfg["patience"], cfg["batch_size"]) == (1, None, 16)
+    assert (data["recipe"], data["augment"]) == ("converge", "auto")
 
 
 def test_models_of_different_shapes_are_refused(chemtl, tiny_models, tmp_path):

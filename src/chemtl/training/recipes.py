@@ -39,3 +39,16 @@ def recipe_defaults(name: str, dests: set[str] | None = None) -> dict[str, Any]:
         raise ChemtlError(f"unknown recipe {name!r}; choose one of {', '.join(RECIPES)}")
     values = RECIPES[name]
     return dict(values) if dests is None else {k: v for k, v in values.items() if k in dests}
+
+
+def recipe_settings(name: str) -> tuple[dict[str, Any], str]:
+    """Recipe ``name`` for code that builds configs itself (the benchmarks): its ``TrainConfig``
+    field values (``epochs`` as ``max_epochs``, ``patience`` 0 as ``None``: no early stopping) and
+    its ``DataConfig.augment``."""
+    values = recipe_defaults(name)
+    augment = values.pop("augment", "none")
+    if "epochs" in values:
+        values["max_epochs"] = values.pop("epochs")
+    if "patience" in values:
+        values["patience"] = values["patience"] or None
+    return values, augment

@@ -56,11 +56,11 @@ def test_quick_recipe_benchmark(capsys, tmp_path):
     r = json.loads(path.read_text())
     data = r["data"]
     names = list(load_benchmark("recipe", benchmarks_dir()).INGREDIENTS)
-    encoder = [
-        "recipe + elementwise head",
-        "recipe (scratch) + elementwise head",
-        "recipe (scratch) + mat2vec",
-    ]
+    encoder = list(load_benchmark("recipe", benchmarks_dir()).ENCODER_OPTIONS)
+    assert encoder == [
+        "recipe + elementwise head", "recipe (scratch) + elementwise head", "recipe + elementwise head, head lr 5e-4",
+        "recipe (scratch) + elementwise head, head lr 5e-4", "recipe (scratch) + mat2vec",
+    ]  # fmt: skip
     rows = [
         "baseline",
         *[f"+ {n}" for n in names],
@@ -72,7 +72,17 @@ def test_quick_recipe_benchmark(capsys, tmp_path):
     assert list(data["runs"]) == rows
     runs = data["runs"]
     assert all(runs[k]["n_train"] + runs[k]["n_val"] == 200 and runs[k]["n_test"] == 921 for k in rows)
-    assert [runs[k]["scratch"] for k in rows] == [False] * (len(rows) - 5) + [True, True, False, True, True]
+    assert [runs[k]["scratch"] for k in rows] == [False] * (len(rows) - 7) + [
+        True,
+        True,
+        False,
+        True,
+        False,
+        True,
+        True,
+    ]
+    assert runs["recipe + elementwise head, head lr 5e-4"]["train_config"]["head_lr"] == 5e-4
+    assert all(runs[k]["train_config"]["optimizer"] == "adamw" for k in rows)  # pinned: the published runs
     # the encoder options sit on the recipe: the head is a training setting, mat2vec a scratch option
     assert runs["recipe + elementwise head"]["train_config"]["head"] == "elementwise"
     assert runs["recipe (scratch) + mat2vec"]["strategy"]["element_init"] == "mat2vec"

@@ -14,25 +14,18 @@ from typing import Any
 
 from chemtl.atomic import write_json
 from chemtl.errors import ChemtlError
+from chemtl.training.config import DataConfig, PretrainConfig, TrainConfig
 from chemtl.training.distributed import global_rank_from_env  # noqa: F401 (its former home)
 
 RUN_CONFIG = "train_config.json"
 # Fields that may differ between a run and its resumption.
 RESUME_FREE = {("train", "progress_bar")}
-# Fields added after runs were written, with the value every older run ran with: an interrupted run
-# whose config lacks one resumes when the new value is that one.
+# Fields added after runs were written, with the value every older run ran with (each config's
+# ``_legacy``): an interrupted run whose config lacks one resumes when the new value is that one.
 ADDED_FIELDS = {
-    ("pretrain", "condition_repeat"): 1,
-    ("data", "augment"): "none",
-    ("data", "jitter"): 0.02,
-    ("train", "loss"): "mse",
-    ("train", "output_gate"): False,
-    ("train", "cycle_epochs"): 2,
-    ("train", "cycle_min_ratio"): 1e-4 / 6e-3,
-    ("train", "swa"): False,
-    ("train", "swa_start"): 0.5,
-    ("train", "head"): "pooled",
-    ("train", "optimizer"): "adamw",
+    (section, name): value
+    for section, cls in (("train", TrainConfig), ("data", DataConfig), ("pretrain", PretrainConfig))
+    for name, value in cls._legacy.items()
 }
 _MISSING = object()
 RUN_FILES = (

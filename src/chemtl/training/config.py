@@ -87,17 +87,17 @@ class _JsonConfig:
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)  # type: ignore[call-overload]
 
-    # Fields added after run keys were first recorded: ``key_dict`` leaves them out while they hold
-    # their defaults, so a finished run keyed before they existed is still found (and reused).
-    _key_optional: tuple[str, ...] = ()
+    # Fields added after runs were first recorded, with the value every run before them had.
+    # ``key_dict`` leaves such a field out while it holds that value, so a finished run keyed before
+    # it existed is still found (and reused), and ``chemtl.pipelines.runs`` resumes an interrupted
+    # run whose saved config lacks it as one that ran with that value. A field whose default is
+    # not that value (``optimizer``) enters the key at its default: new runs are new.
+    _legacy: dict[str, Any] = {}
 
     def key_dict(self) -> dict[str, Any]:
-        """``to_dict`` for run keys (``chemtl.evaluate.compare.run_hash``): without the
-        ``_key_optional`` fields that are at their defaults."""
-        defaults = {f.name: f.default for f in dataclasses.fields(self)}  # type: ignore[arg-type]
-        return {
-            k: v for k, v in self.to_dict().items() if not (k in self._key_optional and v == defaults.get(k))
-        }
+        """``to_dict`` for run keys (``chemtl.evaluate.compare.run_hash``): without the ``_legacy``
+        fields that hold their legacy values."""
+        return {k: v for k, v in self.to_dict().items() if not (k in self._legacy and v == self._legacy[k])}
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]):
@@ -189,7 +189,16 @@ class TrainConfig(_JsonConfig):
     output_gate: bool = False
     head: str = "pooled"
     optimizer: str = "adamw-fused"
-    _key_optional = ("loss", "output_gate", "cycle_epochs", "cycle_min_ratio", "swa", "swa_start", "head")
+    _legacy = {
+        "loss": "mse",
+        "output_gate": False,
+        "cycle_epochs": 2,
+        "cycle_min_ratio": CYCLE_MIN_RATIO,
+        "swa": False,
+        "swa_start": 0.5,
+        "head": "pooled",
+        "optimizer": "adamw",
+    }
 
     def __post_init__(self) -> None:
         _check_positive("lr", self.lr)
@@ -302,7 +311,7 @@ class DataConfig(_JsonConfig):
     select_n: int | None = None
     augment: str = "none"
     jitter: float = DEFAULT_JITTER
-    _key_optional = ("augment", "jitter")
+    _legacy = {"augment": "none", "jitter": DEFAULT_JITTER}
 
     def __post_init__(self) -> None:
         if not isinstance(self.dataset, str) or not self.dataset:
@@ -378,6 +387,7 @@ class PretrainConfig(_JsonConfig):
     bins: int = 4
     condition_repeat: int = 1
     _tuple_fields = ("objectives", "conditions")
+    _legacy = {"condition_repeat": 1}
 
     def __post_init__(self) -> None:
         if isinstance(self.objectives, str):

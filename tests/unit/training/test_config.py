@@ -144,14 +144,25 @@ def test_causal_objective_stands_alone_and_takes_conditions():
 def test_run_keys_leave_out_later_fields_at_their_defaults():
     # a run keyed before ``loss`` and ``output_gate`` existed has the same key as one with them at
     # their defaults, so finished benchmark runs stay reusable; any other value changes the key
-    plain = TrainConfig(seed=3)
-    later = {"loss", "output_gate", "cycle_epochs", "cycle_min_ratio", "swa", "swa_start", "head"}
+    plain = TrainConfig(seed=3, optimizer="adamw")
+    later = {
+        "loss",
+        "output_gate",
+        "cycle_epochs",
+        "cycle_min_ratio",
+        "swa",
+        "swa_start",
+        "head",
+        "optimizer",
+    }
     assert set(plain.to_dict()) - set(plain.key_dict()) == later
     assert {k: v for k, v in plain.to_dict().items() if k not in later} == plain.key_dict()
     assert TrainConfig(swa=True).key_dict()["swa"] is True
     assert TrainConfig(loss="l1").key_dict()["loss"] == "l1"
     assert TrainConfig(output_gate=True).key_dict()["output_gate"] is True
     assert TrainConfig(head="elementwise").key_dict()["head"] == "elementwise"
+    # the fused optimizer is the default but not what older runs used: it enters the key
+    assert TrainConfig().key_dict()["optimizer"] == "adamw-fused"
     data = DataConfig(dataset="x", split="random")
     assert set(data.to_dict()) - set(data.key_dict()) == {"augment", "jitter"}
     assert DataConfig(dataset="x", split="random", augment="jitter").key_dict()["augment"] == "jitter"

@@ -89,10 +89,10 @@ def test_quick_recipe_benchmark(capsys, tmp_path):
     assert "element_init" not in runs["recipe (scratch)"]["strategy"]
     verdicts = {row[0]: row[6] for row in r["tables"][1]["rows"]}
     assert verdicts == {
-        k: "kept" if runs[k]["val_mae"] < runs["recipe (scratch)" if runs[k]["scratch"] else "recipe"]["val_mae"]
-        else "not kept" for k in encoder
+        k: "better on val" if runs[k]["val_mae"] < runs["recipe (scratch)" if runs[k]["scratch"] else "recipe"]["val_mae"]
+        else "not better on val" for k in encoder
     }  # fmt: skip
-    assert data["encoder_options_kept"] == [k for k in encoder if verdicts[k] == "kept"]
+    assert data["encoder_options_better_on_val"] == [k for k in encoder if verdicts[k] == "better on val"]
     # the chosen recipe follows from the validation numbers of this very run
     bench = load_benchmark("recipe", benchmarks_dir())
     expected = bench.choose_recipe(runs["baseline"]["val_mae"], {n: runs[f"+ {n}"]["val_mae"] for n in names})

@@ -78,7 +78,28 @@ TRAIN_TYPES = {
     "progress": "bool",
     "accelerator": "str",
     "checkpoint-every": "int",
+    "cycle-epochs": "int",
+    "cycle-min-ratio": "float",
+    "swa": "bool",
+    "swa-start": "float",
+    "optimizer": "str",
+    "loss": "str",
+    "output-gate": "bool",
+    "head": "str",
 }
+# TrainConfig fields of the keys above (dashed -> underscored) added after chains were first
+# recorded: a stage's record (its hash) leaves one out while it holds TrainConfig's legacy value,
+# so a chain finished before the key existed is still the same chain.
+_TRAIN_LEGACY_KEYS = (
+    "cycle-epochs",
+    "cycle-min-ratio",
+    "swa",
+    "swa-start",
+    "optimizer",
+    "loss",
+    "output-gate",
+    "head",
+)
 FINETUNE_TRAIN = {
     "lr": 1e-4,
     "head-lr": 1e-3,
@@ -97,6 +118,14 @@ FINETUNE_TRAIN = {
     "progress": True,
     "accelerator": "cpu",
     "checkpoint-every": 50,
+    "cycle-epochs": 2,
+    "cycle-min-ratio": 1e-4 / 6e-3,
+    "swa": False,
+    "swa-start": 0.5,
+    "optimizer": "adamw-fused",
+    "loss": "mse",
+    "output-gate": False,
+    "head": "pooled",
 }
 # `chemtl pretrain`'s own defaults (head-lr 0 and patience 0: none)
 PRETRAIN_TRAIN = {
@@ -170,6 +199,9 @@ KEYS: dict[str, dict[str, tuple[str, Any]]] = {
         "prefix-projection": ("bool", False),
         "prefix-hidden-size": ("int", None),
         "init-seed": ("int", None),
+        "element-init": ("str", None),
+        "augment": ("str", "none"),
+        "jitter": ("float", 0.02),
     },
     "adapt": {},  # AdaptConfig's fields, checked by AdaptConfig itself
 }
@@ -218,10 +250,18 @@ class Stage:
     def record(self) -> dict[str, Any]:
         """What decides the stage's numbers, as JSON (``chain.json`` keeps it; its hash is the
         stage's identity)."""
+        from chemtl.training.config import DataConfig, TrainConfig
+
+        legacy = {k: TrainConfig._legacy[k.replace("-", "_")] for k in _TRAIN_LEGACY_KEYS}
+        legacy.update({k: DataConfig._legacy[k] for k in ("augment", "jitter")}, **{"element-init": None})
         return {
             "kind": self.kind,
             "init": self.init,
-            "settings": {k: v for k, v in self.settings.items() if k not in HASH_FREE},
+            "settings": {
+                k: v
+                for k, v in self.settings.items()
+                if k not in HASH_FREE and not (k in legacy and v == legacy[k])
+            },
         }
 
 
@@ -472,6 +512,14 @@ def _train_config(s: dict[str, Any]):
         grad_clip=s["grad-clip"] if s["grad-clip"] else None,
         checkpoint_every_n_steps=s["checkpoint-every"],
         progress_bar=s["progress"],
+        cycle_epochs=s["cycle-epochs"],
+        cycle_min_ratio=s["cycle-min-ratio"],
+        swa=s["swa"],
+        swa_start=s["swa-start"],
+        optimizer=s["optimizer"],
+        loss=s["loss"],
+        output_gate=s["output-gate"],
+        head=s["head"],
     )
 
 
@@ -490,6 +538,7 @@ def _strategy_config(s: dict[str, Any]):
         "prefix_projection": s["prefix-projection"] or None,
         "prefix_hidden_size": s["prefix-hidden-size"],
         "init_seed": s["init-seed"],
+        "element_init": s["element-init"],
     }
     given = {k: v for k, v in options.items() if v is not None}
     if "lora_alpha" in given and float(given["lora_alpha"]).is_integer():
@@ -603,6 +652,8 @@ def build_call(stage: Stage, stages_dir: Path, init: str | None = None) -> dict[
                 skip_invalid=s["skip-invalid"],
                 select=s["select"],
                 select_n=s["n"],
+                augment=s["augment"],
+                jitter=s["jitter"],
             )
             return {
                 "run": "finetune",

@@ -182,3 +182,36 @@ def test_an_adapt_stage_builds_the_adapt_config_of_the_command_line(tmp_path):
         "matbench_mp_gap", "matbench_expt_gap", "target", "dann", 3,
     )  # fmt: skip
     assert call["train"].seed == 3
+
+
+def test_a_finetune_stage_takes_the_recipe_settings_of_the_command_line(tmp_path):
+    text = (
+        PRETRAIN
+        + FINETUNE
+        + (
+            'target = "target"\nloss = "l1"\noutput-gate = true\nscheduler = "cyclic"\nswa = true\n'
+            'augment = "jitter"\nhead = "elementwise"\noptimizer = "adamw"\nstrategy = "scratch"\nelement-init = "mat2vec"\n'
+        )
+    )
+    mlm, ft = load(tmp_path, text).stages
+    call = build_call(ft, tmp_path, "runs/x")
+    train = call["train"]
+    assert (train.loss, train.output_gate, train.scheduler, train.swa, train.head, train.optimizer) == (
+        "l1", True, "cyclic", True, "elementwise", "adamw",
+    )  # fmt: skip
+    assert (train.cycle_epochs, train.swa_start) == (2, 0.5)
+    assert (call["data"].augment, call["data"].jitter) == ("jitter", 0.02)
+    assert call["strategy"].element_init == "mat2vec"
+    # a stage's record leaves the later keys out at the value older chains ran with, so their
+    # hashes hold; the fused optimizer (today's default) is recorded
+    record = load(tmp_path, PRETRAIN).stages[0].record()["settings"]
+    assert record["optimizer"] == "adamw-fused"
+    assert not {"loss", "output-gate", "head", "swa", "swa-start", "cycle-epochs", "cycle-min-ratio"} & set(
+        record
+    )
+    settings = ft.record()["settings"]
+    assert {k: settings[k] for k in ("loss", "head", "augment")} == {
+        "loss": "l1", "head": "elementwise", "augment": "jitter",
+    }  # fmt: skip
+    assert "optimizer" not in settings  # the loop: what older chains ran with
+    assert "augment" not in load(tmp_path, PRETRAIN + FINETUNE).stages[1].record()["settings"]

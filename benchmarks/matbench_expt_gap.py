@@ -224,6 +224,37 @@ def _run_summary(metrics: dict[str, Any], wall: float, reused: bool) -> dict[str
 # the benchmark
 
 
+def supervised_stage_notes(models: list[str]) -> list[str]:
+    """One note per model that came out of a supervised stage (its ``metrics.json`` says
+    ``supervised_pretrain``): its sources, rows, the rows it excluded and its validation MAE per
+    source, read from the model's own files."""
+    import json
+
+    from chemtl.pretrained import resolve_model_dir
+
+    out = []
+    for m in models:
+        path = Path(resolve_model_dir(m)) / "metrics.json"
+        try:
+            info = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            continue
+        if info.get("run") != "supervised_pretrain":
+            continue
+        excluded = (info.get("excluded") or {}).get("rows") or {}
+        val = info.get("val") or {}
+        out.append(
+            f"{Path(m).name}: supervised stage on {', '.join(info.get('targets', []))} "
+            f"({info.get('n_train')} training rows, {info.get('epochs_run')} epoch(s)); rows excluded as "
+            "compounds of matbench_expt_gap: "
+            + (", ".join(f"{k} {v}" for k, v in excluded.items()) or "none")
+            + "; validation MAE "
+            + ", ".join(f"{k} {v['mae']:.4f}" for k, v in val.items() if isinstance(v, dict) and "mae" in v)
+            + "."
+        )
+    return out
+
+
 def main(argv: list[str] | None = None) -> dict[str, Path]:
     argv = list(sys.argv[1:] if argv is None else argv)
     args = build_parser().parse_args(argv)
@@ -530,6 +561,7 @@ def main(argv: list[str] | None = None) -> dict[str, Path]:
         "scratch re-initialises every weight of the first model's architecture: it measures what the "
         "pretraining buys.",
     ]
+    notes += supervised_stage_notes(models)
     if train_cfg is not None:
         notes.append(
             "chemtl training: "

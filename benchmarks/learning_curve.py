@@ -196,6 +196,28 @@ def _split_info(data) -> dict[str, Any]:
     }
 
 
+def constant_predictions(run_dir: Path) -> bool | None:
+    """Whether a finished run predicted the same value for every test row (``None``: no file)."""
+    import pandas as pd
+
+    path = Path(run_dir) / "predictions.csv"
+    if not path.is_file():
+        return None
+    table = pd.read_csv(path)
+    test = table.loc[table["split"] == "test", "prediction"].to_numpy(dtype=np.float64)
+    return bool(len(test) and np.ptp(test) < 1e-9)
+
+
+def ds_test_targets():
+    """The fold's test targets (matbench_expt_gap, fold ``FOLD``)."""
+    from chemtl.data import load_dataset
+    from chemtl.data.splits import matbench_folds
+
+    ds = load_dataset(DATASET)
+    split = matbench_folds(ds.inputs)[FOLD]
+    return np.asarray(ds.targets, dtype=np.float64)[split.test]
+
+
 def main(argv: list[str] | None = None) -> dict[str, Path]:
     argv = list(sys.argv[1:] if argv is None else argv)
     args = build_parser().parse_args(argv)
@@ -316,6 +338,7 @@ def main(argv: list[str] | None = None) -> dict[str, Path]:
                     "trainable_params": m.get("trainable_params"),
                     "overfit_epoch": r.overfit_epoch,
                     "run_dir": str(work / label / r.run_dir),
+                    "constant_test_predictions": constant_predictions(work / label / r.run_dir),
                     "error": r.error,
                 }
             )
@@ -492,6 +515,18 @@ def main(argv: list[str] | None = None) -> dict[str, Path]:
         f"Runs trained now: {trained}, reused from {work}: {reused}, failed: {failed}; training seconds summed "
         f"over the runs: {round(sum(c['train_seconds_total'] or 0 for c in compares), 2)}.",
     ]
+    constant = [r for r in runs if r["constant_test_predictions"]]
+    if constant:
+        zero_mae = float(np.mean(np.abs(np.asarray(ds_test_targets(), dtype=np.float64))))
+        notes.append(
+            f"{len(constant)} of {len(runs)} runs predicted one value for every test row (their output gate "
+            "closed, or the head learned nothing): "
+            + ", ".join(
+                f"{r['model']} n={r['train_size']} seed {r['seed']} (MAE {r['mae']:.4f})" for r in constant
+            )
+            + f". For scale, predicting 0 eV for every test row (the median: most rows are metals) scores MAE "
+            f"{zero_mae:.4f}."
+        )
     capped = {
         arm: sum(
             (entry["scratch"] if arm == "scratch" else entry["pretrained"][arm])["hit_epoch_cap"]

@@ -154,6 +154,14 @@ def test_quick_learning_curve_with_a_recipe(chemtl, tiny_models, tmp_path):
     )  # fmt: skip
     assert (cfg["max_epochs"], cfg["patience"], cfg["batch_size"]) == (1, None, 16)
     assert (data["recipe"], data["augment"]) == ("converge", "auto")
+    # each run says whether it predicted one value for every test row, read from its predictions
+    import numpy as np
+    import pandas as pd
+
+    for run in data["runs"]:
+        table = pd.read_csv(f"{run['run_dir']}/predictions.csv")
+        test = table.loc[table.split == "test", "prediction"].to_numpy()
+        assert run["constant_test_predictions"] is bool(np.ptp(test) < 1e-9)
 
 
 def test_models_of_different_shapes_are_refused(chemtl, tiny_models, tmp_path):

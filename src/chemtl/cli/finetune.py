@@ -302,6 +302,8 @@ def register(subparsers) -> None:
             --strategy partial --trainable-layers 2 --split matbench --fold 0 --out runs/gap
         chemtl finetune --model smiles-small --data esol --target target --strategy lora \\
             --lora-r 8 --split scaffold --out runs/esol-lora
+        chemtl finetune --model smiles-small --data esol --target target --features rdkit \\
+            --split scaffold --out runs/esol-rdkit   # RDKit descriptors beside the embedding
         chemtl datasets export matbench_expt_gap --out gaps.csv
         chemtl finetune --model composition-small --data gaps.csv --target target --strategy full \\
             --lr 5e-5 --head-lr 1e-3 --lr-decay 0.8 --out runs/mine

@@ -2,7 +2,8 @@
 
 Flow: check the model directory (safetensors only, tokenizer fits) -> load and check the data
 (targets present and finite, two classes or more, enough rows for the split) -> split ->
-standardise regression targets on the training rows -> property model from the pretrained
+standardise regression targets on the training rows -> (``TrainConfig.features``) molecule features
+of every row, scaled with the training rows' statistics -> property model from the pretrained
 weights -> transfer strategy -> parameter groups (head lr, layer-wise decay) -> the training
 engine (early stopping on validation loss, best weights restored, atomic checkpoints, resume,
 DDP) -> predictions and metrics in the user's units -> the run directory, which is itself a
@@ -12,6 +13,7 @@ Files written into ``out_dir`` (rank 0 only):
 
     train_config.json   resolved configs (data, train, strategy, task, model source)
     config.json, model.safetensors, strategy.json [+ adapter files], tokenizer files, chemtl.json
+                        (config.json also holds a hybrid head's feature set and scaling)
     metrics.json        see ``METRICS_KEYS``
     predictions.csv     every row: row, split, input, target, prediction [, prob_<class> ...]
                         (split "unselected": a training row left out by ``DataConfig.select``)

@@ -165,6 +165,8 @@ def test_strategy_and_training_options_reach_every_run():
     assert cfg.train.head == "elementwise" and cfg.to_dict()["element_init"] == "mat2vec"
     assert "element_init" not in compare_cli.config_from_args(base()).to_dict()
     assert compare_cli.config_from_args(base("--no-progress")).train.progress_bar is False
+    assert compare_cli.config_from_args(base("--features", "morgan")).train.features == "morgan"
+    assert compare_cli.config_from_args(base()).train.features == "none"
 
 
 def test_defaults_say_why_they_differ_from_finetune(capsys):

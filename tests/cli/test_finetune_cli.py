@@ -118,6 +118,14 @@ def test_recipe_sets_defaults_and_given_flags_win():
         parse_args(build_parser(), [*base, "--optimizer", "adamw", "--head", "elementwise"])
     )
     assert (loop.optimizer, loop.head) == ("adamw", "elementwise")
+    # --features: none by default, morgan or rdkit on request, anything else a usage error
+    assert (
+        cfg.features,
+        train_config_from_args(parse_args(build_parser(), [*base, "--features", "rdkit"])).features,
+    ) == (
+        "none",
+        "rdkit",
+    )
 
 
 def test_unknown_recipe_is_a_one_line_error(capsys):
@@ -126,3 +134,13 @@ def test_unknown_recipe_is_a_one_line_error(capsys):
     assert exit_info.value.code == 2
     err = capsys.readouterr().err.strip()
     assert err.startswith("error:") and "--recipe" in err and "'fast'" in err and len(err.splitlines()) == 1
+
+
+def test_unknown_features_value_is_a_one_line_error(capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        main(["finetune", "--model", "m", "--data", "d.csv", "--out", "o", "--features", "ecfp"])
+    assert exit_info.value.code == 2
+    err = capsys.readouterr().err.strip()
+    # argparse's own words (their quoting of the choices differs between Python versions)
+    assert err.startswith("error: chemtl finetune: argument --features: invalid choice: 'ecfp' (choose from ")
+    assert len(err.splitlines()) == 1

@@ -190,9 +190,10 @@ def register(subparsers) -> None:
         help="processes (CPU) or GPUs per run; >1 runs DDP, as on finetune (default 1)",
     )
     add_progress_arg(train, default=False)  # many runs: their one-line summaries go to stderr
-    from chemtl.cli.finetune import add_recipe_arg, add_regression_head_args
+    from chemtl.cli.finetune import add_features_arg, add_recipe_arg, add_regression_head_args
 
     add_regression_head_args(parser)
+    add_features_arg(parser)
     add_recipe_arg(parser)
     parser.set_defaults(func=run, recipe_parser=parser)
 
@@ -267,6 +268,7 @@ def config_from_args(args: argparse.Namespace):
         loss=args.loss,
         output_gate=args.output_gate,
         head=args.head,
+        features=args.features,
         **schedule_options(args),
     )
     return CompareConfig(

@@ -202,6 +202,7 @@ def train_config_from_args(args: argparse.Namespace):
         loss=getattr(args, "loss", "mse"),
         output_gate=getattr(args, "output_gate", False),
         head=getattr(args, "head", "pooled"),
+        features=getattr(args, "features", "none"),
         **schedule_options(args),
     )
 
@@ -229,6 +230,21 @@ def add_regression_head_args(parser: argparse.ArgumentParser) -> None:
         default="pooled",
         help="property head: an MLP on the pooled embedding, or (compositions) CrabNet's residual MLP "
         "on every element, averaged over the elements (default %(default)s)",
+    )
+
+
+def add_features_arg(parser: argparse.ArgumentParser) -> None:
+    """``--features`` (finetune, compare): molecule features beside the pooled embedding."""
+    from chemtl.training.config import FEATURES
+
+    parser.add_argument(
+        "--features",
+        choices=FEATURES,
+        default="none",
+        help="SMILES/SELFIES models: concatenate classic features to the pooled embedding before the "
+        "head, as Chemprop's feature generators: morgan (2048 Morgan bits, radius 2, unscaled) or rdkit "
+        "(RDKit's 2D descriptors, standardised on the training rows; the scaling is saved in the "
+        "model's config.json, so `chemtl predict` applies the same) (default %(default)s)",
     )
 
 
@@ -286,6 +302,8 @@ def register(subparsers) -> None:
             --strategy partial --trainable-layers 2 --split matbench --fold 0 --out runs/gap
         chemtl finetune --model smiles-small --data esol --target target --strategy lora \\
             --lora-r 8 --split scaffold --out runs/esol-lora
+        chemtl finetune --model smiles-small --data esol --target target --features rdkit \\
+            --split scaffold --out runs/esol-rdkit   # RDKit descriptors beside the embedding
         chemtl datasets export matbench_expt_gap --out gaps.csv
         chemtl finetune --model composition-small --data gaps.csv --target target --strategy full \\
             --lr 5e-5 --head-lr 1e-3 --lr-decay 0.8 --out runs/mine
@@ -364,6 +382,7 @@ def register(subparsers) -> None:
     )
     add_train_args(parser, auto_batch=True)
     add_regression_head_args(parser)
+    add_features_arg(parser)
     add_recipe_arg(parser)
     parser.set_defaults(func=run, recipe_parser=parser)
 

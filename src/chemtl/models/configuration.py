@@ -30,6 +30,8 @@ FRACTION_ENCODINGS = ("sinusoidal", "learned")
 AMOUNT_LOSSES = ("log_mse", "mse")
 REGRESSION_LOSSES = ("mse", "l1", "robust-l1")
 HEAD_TYPES = ("pooled", "elementwise")
+# Molecule features the pooled head can read beside the embedding (``chemtl.data.features``).
+EXTRA_FEATURES = ("morgan", "rdkit")
 # CrabNet's residual network widths (its ``out_hidden``), applied to every element's hidden state.
 ELEMENTWISE_HEAD_DIMS = (1024, 512, 256, 128)
 PROBLEM_TYPES = ("regression", "single_label_classification", "multi_label_classification")
@@ -111,6 +113,13 @@ class ChemtlConfig(PreTrainedConfig):
     (compositions only; CrabNet's head: a residual MLP of widths ``elementwise_head_dims`` with
     LeakyReLU, applied to every element's last hidden state, its outputs averaged over the
     elements, then any gate).
+    ``extra_features``: ``None``, or ``"morgan"`` / ``"rdkit"`` (SMILES/SELFIES, pooled head only):
+    the head reads the pooled embedding concatenated with ``extra_features_dim`` molecule features
+    (the batch's ``features``, Chemprop's hybrid), so its input width is ``hidden_size +
+    extra_features_dim``. ``extra_feature_names`` (rdkit: the descriptor names, in column order)
+    and ``extra_feature_mean`` / ``extra_feature_std`` (the training rows' statistics that scale
+    them; None for the unscaled Morgan bits) say how ``chemtl.pipelines.finetune.model_features``
+    computes them for new inputs.
     """
 
     model_type = "chemtl"
@@ -147,6 +156,11 @@ class ChemtlConfig(PreTrainedConfig):
     gate_zero: list[float] | None = None
     head_type: str = "pooled"
     elementwise_head_dims: list[int] | None = None
+    extra_features: str | None = None
+    extra_features_dim: int = 0
+    extra_feature_names: list[str] | None = None
+    extra_feature_mean: list[float] | None = None
+    extra_feature_std: list[float] | None = None
     tie_word_embeddings: bool = False
 
     def __post_init__(self, **kwargs: Any) -> None:
@@ -227,6 +241,37 @@ class ChemtlConfig(PreTrainedConfig):
             or not all(isinstance(v, int) and not isinstance(v, bool) and v >= 1 for v in dims)
         ):
             raise ChemtlError(f"elementwise_head_dims must be a list of positive integers, got {dims!r}")
+        self._validate_extra_features()
+
+    def _validate_extra_features(self) -> None:
+        extra, n = self.extra_features, self.extra_features_dim
+        if extra is None:
+            if n != 0:
+                raise ChemtlError(f"extra_features_dim {n!r} needs extra_features (morgan or rdkit)")
+            return
+        _choice("extra_features", extra, EXTRA_FEATURES)
+        if self.kind == "composition":
+            raise ChemtlError(
+                f"extra_features {extra!r} are molecule features: they need kind 'smiles' or 'selfies', "
+                f"got kind {self.kind!r}"
+            )
+        if self.head_type != "pooled":
+            raise ChemtlError(
+                f"extra_features {extra!r} join the pooled embedding: they need head_type 'pooled', "
+                f"got {self.head_type!r}"
+            )
+        _positive_int("extra_features_dim", n)
+        for name in ("extra_feature_names", "extra_feature_mean", "extra_feature_std"):
+            value = getattr(self, name)
+            if value is not None and (not isinstance(value, list | tuple) or len(value) != n):
+                raise ChemtlError(f"{name} must be a list of {n} values (extra_features_dim), got {value!r}")
+        if (self.extra_feature_mean is None) != (self.extra_feature_std is None):
+            raise ChemtlError("extra_feature_mean and extra_feature_std go together: give both or neither")
+
+    @property
+    def head_input_size(self) -> int:
+        """Width of the pooled head's input: the pooled embedding and any extra features."""
+        return self.hidden_size + self.extra_features_dim
 
     @property
     def head_parts(self) -> int:

@@ -56,7 +56,7 @@ def property_head(config: ChemtlConfig, num_labels: int | None = None) -> Chemtl
         )
     hidden = config.classifier_hidden_size or config.hidden_size
     return ChemtlHead(
-        config.hidden_size, hidden, labels * config.head_parts, dropout=config.classifier_dropout
+        config.head_input_size, hidden, labels * config.head_parts, dropout=config.classifier_dropout
     )
 
 
@@ -116,9 +116,12 @@ class ChemtlForPropertyPrediction(ChemtlPreTrainedModel):
         output_hidden_states: bool | None = None,
         output_attentions: bool | None = None,
         return_dict: bool | None = None,
+        features: torch.Tensor | None = None,
     ) -> ChemtlPropertyOutput | tuple:
         """``labels``: (B,) or (B, num_labels) floats for regression (NaN = missing), (B,) class ids
-        for single-label classification, (B, num_labels) 0/1 for multi-label classification."""
+        for single-label classification, (B, num_labels) 0/1 for multi-label classification.
+        ``features``: (B, ``config.extra_features_dim``) molecule features, already scaled (a model
+        with ``config.extra_features`` only; see ``chemtl.pipelines.finetune.model_features``)."""
         return_dict = return_dict if return_dict is not None else self.config.return_dict
         out = self.chemtl(
             input_ids=input_ids,
@@ -135,7 +138,7 @@ class ChemtlForPropertyPrediction(ChemtlPreTrainedModel):
                 raise ValueError("head_type 'elementwise' needs the batch's fractions (compositions)")
             raw = element_mean(self.classifier(out.last_hidden_state), fractions)  # (B, L * parts)
         else:
-            raw = self.classifier(out.pooler_output)  # (B, L * parts)
+            raw = self.classifier(self._head_input(out.pooler_output, features))  # (B, L * parts)
         logits, log_std = split_head_output(self.config, raw)  # (B, L)
         loss = None
         if labels is not None:
@@ -154,6 +157,22 @@ class ChemtlForPropertyPrediction(ChemtlPreTrainedModel):
             hidden_states=out.hidden_states,
         )
         return output if return_dict else output.to_tuple()
+
+    def _head_input(self, pooled: torch.Tensor, features: torch.Tensor | None) -> torch.Tensor:
+        """(B, d) pooled embedding -> (B, d + F) with the batch's features beside it (Chemprop's
+        hybrid), or itself for a model without extra features."""
+        n = self.config.extra_features_dim
+        if self.config.extra_features is None:
+            if features is not None:
+                raise ValueError("this model reads no extra features; the batch has some")
+            return pooled
+        if features is None or features.shape != (pooled.shape[0], n):
+            got = None if features is None else tuple(features.shape)
+            raise ValueError(
+                f"extra_features {self.config.extra_features!r} need the batch's features of shape "
+                f"({pooled.shape[0]}, {n}), got {got}"
+            )
+        return torch.cat([pooled, features.to(device=pooled.device, dtype=pooled.dtype)], dim=-1)
 
 
 # The Hugging Face task name, for code that looks for it.

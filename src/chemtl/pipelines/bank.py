@@ -324,6 +324,11 @@ def finetune_to_bank(
             f"--head {train.head} reads every token's hidden state; a bank's task heads read the pooled "
             "embedding: use it without --bank"
         )
+    if train.features != "none":
+        raise BankError(
+            f"--features {train.features} widens the head with molecule features that a bank's task "
+            "heads do not read: use it without --bank"
+        )
     check_can_add(bank_path, model_dir, task_name, strategy, overwrite=overwrite)
     work = out_dir is None
     run_dir = bank_path / WORK_DIR / task_name if work else Path(out_dir)

@@ -2,7 +2,8 @@
 
 Flow: check the model directory (safetensors only, tokenizer fits) -> load and check the data
 (targets present and finite, two classes or more, enough rows for the split) -> split ->
-standardise regression targets on the training rows -> property model from the pretrained
+standardise regression targets on the training rows -> (``TrainConfig.features``) molecule features
+of every row, scaled with the training rows' statistics -> property model from the pretrained
 weights -> transfer strategy -> parameter groups (head lr, layer-wise decay) -> the training
 engine (early stopping on validation loss, best weights restored, atomic checkpoints, resume,
 DDP) -> predictions and metrics in the user's units -> the run directory, which is itself a
@@ -12,6 +13,7 @@ Files written into ``out_dir`` (rank 0 only):
 
     train_config.json   resolved configs (data, train, strategy, task, model source)
     config.json, model.safetensors, strategy.json [+ adapter files], tokenizer files, chemtl.json
+                        (config.json also holds a hybrid head's feature set and scaling)
     metrics.json        see ``METRICS_KEYS``
     predictions.csv     every row: row, split, input, target, prediction [, prob_<class> ...]
                         (split "unselected": a training row left out by ``DataConfig.select``)
@@ -31,7 +33,7 @@ from typing import Any
 import numpy as np
 
 from chemtl.errors import ChemtlError, DataError
-from chemtl.training.config import DataConfig, TrainConfig
+from chemtl.training.config import ConfigError, DataConfig, TrainConfig
 
 METRICS_KEYS = (
     "strategy",
@@ -251,6 +253,8 @@ def split_record(split) -> dict[str, Any]:
 
 class PropertyCollate:
     """(input, target) rows -> model batch; targets already standardised (regression) or class ids.
+    (input, target, features) rows add ``features`` (B, F): each row's scaled molecule features
+    (``model_features``), for a model with ``extra_features``.
 
     ``augmentation`` (a ``chemtl.data.augment.TrainingAugmentation``, training batches only)
     varies each batch with noise drawn from the batch's ``seed``: randomised SMILES before
@@ -274,7 +278,7 @@ class PropertyCollate:
             batch["fractions"] = batch["fractions"].float()
         return batch
 
-    def __call__(self, rows: list[tuple[str, Any]], seed: int = 0) -> dict[str, Any]:
+    def __call__(self, rows: list[tuple], seed: int = 0) -> dict[str, Any]:
         import torch
 
         strings = [r[0] for r in rows]
@@ -282,6 +286,8 @@ class PropertyCollate:
             batch = self.encode(strings)
         else:
             batch = self.augmentation.batch(self.encode(self.augmentation.strings(strings, seed)), seed)
+        if rows and len(rows[0]) > 2:  # (input, target, features): the molecule's own, augmented or not
+            batch["features"] = torch.from_numpy(np.stack([r[2] for r in rows]).astype(np.float32))
         if self.task == "classification":
             batch["labels"] = torch.tensor([int(r[1]) for r in rows], dtype=torch.long)
         elif self.task == "regression":  # (B,) or (B, T) with NaN for a missing target
@@ -327,22 +333,34 @@ def forward_outputs(
     mc_dropout: int = 0,
     seed: int = 0,
     with_log_std: bool = False,
+    features: np.ndarray | None = None,
 ):
     """Raw head outputs (N, num_labels) for ``inputs``, in eval mode; with ``mc_dropout=K`` also
     K stochastic passes with dropout on, stacked (K, N, num_labels). ``with_log_std``: a third
-    value, the predicted log standard deviations (N, num_labels) of a robust-l1 model (else None)."""
+    value, the predicted log standard deviations (N, num_labels) of a robust-l1 model (else None).
+    A model with ``extra_features`` gets ``features`` (N, F), scaled, or else ``model_features``
+    of ``inputs`` (the transform stored in its config)."""
     import torch
 
     from chemtl.training.seeding import derive_seed
 
+    if features is None:
+        features = model_features(getattr(model, "config", None), inputs)
     collate = PropertyCollate(tokenizer, max_length, None)
+
+    def encode(i: int) -> dict[str, Any]:  # the batch of inputs i .. i + batch_size
+        batch = collate.encode(inputs[i : i + batch_size])
+        if features is not None:
+            batch["features"] = torch.from_numpy(np.asarray(features[i : i + batch_size], dtype=np.float32))
+        return batch
+
     outs, samples, log_stds = [], [], []
     was_training = model.training
     try:
         with torch.no_grad():
             model.eval()
             for i in range(0, len(inputs), batch_size):
-                out = model(**collate.encode(inputs[i : i + batch_size]), return_dict=True)
+                out = model(**encode(i), return_dict=True)
                 outs.append(out.logits.float())
                 if with_log_std and getattr(out, "log_std", None) is not None:
                     log_stds.append(out.log_std.float())
@@ -353,8 +371,7 @@ def forward_outputs(
                     torch.manual_seed(derive_seed(seed, "mc-dropout", k))
                     passes = []
                     for i in range(0, len(inputs), batch_size):
-                        batch = collate.encode(inputs[i : i + batch_size])
-                        passes.append(model(**batch, return_dict=True).logits.float())
+                        passes.append(model(**encode(i), return_dict=True).logits.float())
                     samples.append(torch.cat(passes))
                 torch.random.set_rng_state(gen_state)
     finally:
@@ -366,10 +383,68 @@ def forward_outputs(
     return logits, stacked
 
 
-def head_options(train: TrainConfig, task: str, mean, std) -> dict[str, Any]:
-    """The property model's head settings from ``train``: its ``head_type`` and (regression only)
-    ``regression_loss``, ``output_gate`` and ``gate_zero`` (0 in standardised units, per target)."""
+def fit_features(feature_set: str, kind: str, inputs: list[str], train_rows) -> tuple[np.ndarray, dict]:
+    """The hybrid head's features of every row of ``inputs`` (N, F) float32, scaled, and the model
+    config fields that carry the transform (``extra_features`` ...; see ``ChemtlConfig``): rdkit
+    descriptors standardised with the mean and std of the ``train_rows`` rows only (a missing value
+    becomes 0, the training mean), Morgan bits unscaled."""
+    from chemtl.data.features import FeatureScaling, molecule_features, rdkit_descriptor_names
+
+    names = rdkit_descriptor_names() if feature_set == "rdkit" else None
+    raw = molecule_features(inputs, kind, feature_set, names)
+    fields: dict[str, Any] = {
+        "extra_features": feature_set,
+        "extra_features_dim": int(raw.shape[1]),
+        "extra_feature_names": names,
+        "extra_feature_mean": None,
+        "extra_feature_std": None,
+    }
+    if feature_set == "morgan":
+        return FeatureScaling.identity(raw.shape[1]).transform(raw), fields
+    scaling = FeatureScaling.fit(raw[np.asarray(train_rows)])
+    fields["extra_feature_mean"] = scaling.mean.tolist()
+    fields["extra_feature_std"] = scaling.std.tolist()
+    return scaling.transform(raw), fields
+
+
+def model_features(config, inputs: list[str]) -> np.ndarray | None:
+    """(N, F) float32 features of ``inputs`` for a model whose ``config`` has ``extra_features``,
+    with the transform its config stores (what ``fit_features`` fitted); None for other models."""
+    if config is None or getattr(config, "extra_features", None) is None:
+        return None
+    from chemtl.data.features import FeatureScaling, molecule_features
+
+    raw = molecule_features(inputs, config.kind, config.extra_features, config.extra_feature_names)
+    if config.extra_feature_mean is None:
+        scaling = FeatureScaling.identity(raw.shape[1])
+    else:
+        scaling = FeatureScaling(
+            np.asarray(config.extra_feature_mean, dtype=np.float64),
+            np.asarray(config.extra_feature_std, dtype=np.float64),
+        )
+    return scaling.transform(raw)
+
+
+NO_FEATURES = {
+    "extra_features": None,
+    "extra_features_dim": 0,
+    "extra_feature_names": None,
+    "extra_feature_mean": None,
+    "extra_feature_std": None,
+}
+
+
+def head_options(train: TrainConfig, task: str, mean, std, features: dict | None = None) -> dict[str, Any]:
+    """The property model's head settings from ``train``: its ``head_type``, the extra-feature
+    fields (``features``, from ``fit_features``, when ``train.features`` asks for them; else none,
+    also over a source model that had some) and (regression only) ``regression_loss``,
+    ``output_gate`` and ``gate_zero`` (0 in standardised units, per target)."""
+    if train.features != "none" and features is None:
+        raise ChemtlError(
+            f"--features {train.features} is for chemtl finetune and compare; this run cannot add them"
+        )
     head = {"head_type": train.head} if train.head != "pooled" else {}
+    head.update(NO_FEATURES if features is None else features)
     if task != "regression":
         for name, value, default in (("loss", train.loss, "mse"), ("output_gate", train.output_gate, False)):
             if value != default:
@@ -494,6 +569,10 @@ def finetune(
     # 1. the model directory: safetensors only, a tokenizer that fits, before any data work
     source = load_model_dir(model_dir)
     tokenizer = source.tokenizer
+    if train.features != "none" and source.kind == "composition":
+        raise ConfigError(
+            f"--features {train.features} needs a SMILES or SELFIES model; {str(model_dir)!r} reads compositions"
+        )
 
     # 2. data, task, split
     ds = dataset if dataset is not None else load_data(data, source.kind)
@@ -539,6 +618,11 @@ def finetune(
         std = std if std > 0 and math.isfinite(std) else 1.0
         scaled = (targets.astype(np.float64) - mean) / std
 
+    # the hybrid head's features (--features): scaling fitted on the training rows only
+    features = feature_fields = None
+    if train.features != "none":
+        features, feature_fields = fit_features(train.features, source.kind, ds.inputs, split.train)
+
     # 3. model, strategy, optimiser groups
     model = ChemtlForPropertyPrediction.from_pretrained(
         source.path,
@@ -546,7 +630,7 @@ def finetune(
         problem_type=problem_type,
         use_safetensors=True,
         ignore_mismatched_sizes=True,
-        **head_options(train, task, mean, std),
+        **head_options(train, task, mean, std, feature_fields),
     )
     model = apply_strategy(model, strategy)
     set_train_mode(model, strategy, True)
@@ -561,6 +645,8 @@ def finetune(
 
     # 5. train
     rows = list(zip(ds.inputs, scaled.tolist()))
+    if features is not None:
+        rows = [(x, y, f) for (x, y), f in zip(rows, features, strict=True)]
     train_loader, val_loader = training_loaders(
         [rows[i] for i in split.train],
         [rows[i] for i in split.val],
@@ -593,7 +679,9 @@ def finetune(
         dataset=ds.name,
         units=ds.info.get("units"),
     )
-    logits, _, log_std = forward_outputs(model, tokenizer, ds.inputs, data.max_length, with_log_std=True)
+    logits, _, log_std = forward_outputs(
+        model, tokenizer, ds.inputs, data.max_length, with_log_std=True, features=features
+    )
     sides = np.full(len(ds), "", dtype=object)
     for side, idx in split.sides().items():
         sides[idx] = side
@@ -647,6 +735,9 @@ def finetune(
     }
     if train.head != "pooled":
         metrics["head"] = train.head
+    if feature_fields is not None:
+        metrics["features"] = train.features
+        metrics["n_features"] = feature_fields["extra_features_dim"]
     if task == "regression":
         metrics["target_mean"], metrics["target_std"] = mean, std
         metrics["loss"], metrics["output_gate"] = train.loss, train.output_gate

@@ -30,6 +30,8 @@ SCHEDULERS = ("constant", "linear", "cosine", "onecycle", "cyclic")
 CYCLE_MIN_RATIO = 1e-4 / 6e-3
 LOSSES = ("mse", "l1", "robust-l1")
 HEADS = ("pooled", "elementwise")
+# ``TrainConfig.features``: molecule features beside the pooled embedding (``chemtl.data.features``).
+FEATURES = ("none", "morgan", "rdkit")
 OPTIMIZERS = ("adamw-fused", "adamw")
 OBJECTIVES = ("mlm", "contrastive", "causal")
 MASKINGS = ("random", "element-group", "span")
@@ -159,6 +161,10 @@ class TrainConfig(_JsonConfig):
     ``head``: ``pooled`` (an MLP on the pooled embedding) or ``elementwise`` (compositions:
     CrabNet's residual MLP on every element's hidden state, averaged over the elements); the
     fine-tuned model's ``head_type``.
+    ``features`` (SMILES/SELFIES, pooled head): ``none``, ``morgan`` (2048 Morgan bits, radius 2,
+    unscaled) or ``rdkit`` (RDKit's 2D descriptors, standardised with the training rows' mean and
+    std) concatenated to the pooled embedding before the head, as Chemprop's feature generators;
+    the fine-tuned model's ``extra_features``, its scaling stored in its config.
     """
 
     lr: float = 1e-4
@@ -189,6 +195,7 @@ class TrainConfig(_JsonConfig):
     output_gate: bool = False
     head: str = "pooled"
     optimizer: str = "adamw-fused"
+    features: str = "none"
     _legacy = {
         "loss": "mse",
         "output_gate": False,
@@ -198,6 +205,7 @@ class TrainConfig(_JsonConfig):
         "swa_start": 0.5,
         "head": "pooled",
         "optimizer": "adamw",
+        "features": "none",
     }
 
     def __post_init__(self) -> None:
@@ -205,6 +213,12 @@ class TrainConfig(_JsonConfig):
         _check_choice("loss", self.loss, LOSSES)
         _check_choice("head", self.head, HEADS)
         _check_choice("optimizer", self.optimizer, OPTIMIZERS)
+        _check_choice("features", self.features, FEATURES)
+        if self.features != "none" and self.head != "pooled":
+            raise ConfigError(
+                f"features {self.features!r} join the pooled embedding; head {self.head!r} reads every "
+                "element's hidden state: use head pooled"
+            )
         if not isinstance(self.output_gate, bool):
             raise ConfigError(f"output_gate must be true or false, got {self.output_gate!r}")
         if self.head_lr is not None:

@@ -67,3 +67,60 @@ def test_the_models_kind_decides_auto_and_refuses_what_does_not_fit():
     with pytest.raises(ConfigError) as info:
         training_augmentation(DataConfig(dataset="x", split="random", augment="jitter"), "smiles", tok)
     assert str(info.value) == "augment 'jitter' applies to composition inputs, not smiles"
+
+
+MOLECULES = ["CCO", "c1ccccc1O", "CC(=O)O", "CCN", "CCCCCl", "c1ccncc1"]
+
+
+def test_rdkit_feature_scaling_is_fitted_on_the_training_rows_only():
+    import numpy as np
+
+    from chemtl.data.features import rdkit_descriptor_matrix, rdkit_descriptor_names
+    from chemtl.models import ChemtlConfig
+    from chemtl.pipelines.finetune import fit_features, model_features
+
+    train_rows = [0, 2, 3, 5]
+    scaled, fields = fit_features("rdkit", "smiles", MOLECULES, train_rows)
+    raw = rdkit_descriptor_matrix([MOLECULES[i] for i in train_rows])
+    std = np.std(raw, axis=0)
+    assert (fields["extra_features"], fields["extra_features_dim"]) == ("rdkit", 217)
+    assert fields["extra_feature_names"] == rdkit_descriptor_names()
+    assert np.allclose(fields["extra_feature_mean"], np.mean(raw, axis=0), rtol=1e-14, atol=0)
+    assert np.allclose(fields["extra_feature_std"], np.where(std > 0, std, 1.0), rtol=1e-14, atol=0)
+    assert scaled.shape == (6, 217) and scaled.dtype == np.float32
+    mol_wt = fields["extra_feature_names"].index("MolWt")
+    assert np.allclose(scaled[train_rows, mol_wt].mean(), 0.0, atol=1e-6)
+    # other validation/test molecules: the same statistics
+    others = MOLECULES[:1] + ["CCCCCCCCCCCCCCCCCCCC"] + MOLECULES[2:4] + ["O=C=O"] + MOLECULES[5:]
+    assert fit_features("rdkit", "smiles", others, train_rows)[1] == fields
+    # a model carrying these fields computes the same features for new inputs
+    config = ChemtlConfig.from_size("tiny", "smiles", 40, **fields)
+    assert np.array_equal(model_features(config, MOLECULES), scaled)
+
+
+def test_morgan_features_are_the_bits_unscaled():
+    import numpy as np
+
+    from chemtl.data.features import morgan_matrix
+    from chemtl.pipelines.finetune import fit_features
+
+    scaled, fields = fit_features("morgan", "smiles", MOLECULES, [0, 1])
+    assert fields == {
+        "extra_features": "morgan",
+        "extra_features_dim": 2048,
+        "extra_feature_names": None,
+        "extra_feature_mean": None,
+        "extra_feature_std": None,
+    }
+    assert np.array_equal(scaled, morgan_matrix(MOLECULES).astype(np.float32))
+
+
+def test_collate_adds_each_rows_features():
+    import numpy as np
+
+    tok = get_tokenizer("smiles")
+    rows = [("CCO", 0.5, np.array([1.0, 2.0])), ("c1ccccc1O", 1.0, np.array([3.0, 4.0]))]
+    batch = PropertyCollate(tok, 64, "regression")(rows)
+    assert batch["features"].dtype == torch.float32
+    assert batch["features"].tolist() == [[1.0, 2.0], [3.0, 4.0]]
+    assert "features" not in PropertyCollate(tok, 64, "regression")([r[:2] for r in rows])

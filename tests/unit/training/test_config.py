@@ -77,6 +77,12 @@ def test_round_trip_through_json(tmp_path):
         (lambda: TrainConfig(output_gate=1), "output_gate must be true or false, got 1"),
         (lambda: TrainConfig(head="crab"), "head 'crab' is not one of pooled, elementwise"),
         (lambda: TrainConfig(optimizer="sgd"), "optimizer 'sgd' is not one of adamw-fused, adamw"),
+        (lambda: TrainConfig(features="ecfp"), "features 'ecfp' is not one of none, morgan, rdkit"),
+        (
+            lambda: TrainConfig(features="morgan", head="elementwise"),
+            "features 'morgan' join the pooled embedding; head 'elementwise' reads every element's "
+            "hidden state: use head pooled",
+        ),
     ],
 )
 def test_bad_values_are_one_line_errors(make, message):
@@ -154,6 +160,7 @@ def test_run_keys_leave_out_later_fields_at_their_defaults():
         "swa_start",
         "head",
         "optimizer",
+        "features",
     }
     assert set(plain.to_dict()) - set(plain.key_dict()) == later
     assert {k: v for k, v in plain.to_dict().items() if k not in later} == plain.key_dict()
@@ -161,6 +168,7 @@ def test_run_keys_leave_out_later_fields_at_their_defaults():
     assert TrainConfig(loss="l1").key_dict()["loss"] == "l1"
     assert TrainConfig(output_gate=True).key_dict()["output_gate"] is True
     assert TrainConfig(head="elementwise").key_dict()["head"] == "elementwise"
+    assert TrainConfig(features="rdkit").key_dict()["features"] == "rdkit"
     # the fused optimizer is the default but not what older runs used: it enters the key
     assert TrainConfig().key_dict()["optimizer"] == "adamw-fused"
     data = DataConfig(dataset="x", split="random")

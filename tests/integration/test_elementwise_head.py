@@ -36,6 +36,10 @@ def test_elementwise_head_run_predicts_back(tiny_model, data_dir, tmp_path, cli_
     )
     preds = pd.read_csv(tmp_path / "p.csv")
     assert np.allclose(preds.prediction, table.prediction, rtol=1e-6, atol=1e-9)
+    # fine-tuning that run again without --head gives the pooled head back
+    again = tmp_path / "again"
+    assert _finetune(cli_main, out, data_dir / "gap.csv", again) == 0
+    assert json.loads((again / "config.json").read_text())["head_type"] == "pooled"
 
 
 def test_scratch_from_mat2vec_records_its_start(tiny_model, data_dir, tmp_path, cli_main):

@@ -86,6 +86,7 @@ TRAIN_TYPES = {
     "loss": "str",
     "output-gate": "bool",
     "head": "str",
+    "features": "str",
 }
 # TrainConfig fields of the keys above (dashed -> underscored) added after chains were first
 # recorded: a stage's record (its hash) leaves one out while it holds TrainConfig's legacy value,
@@ -99,6 +100,7 @@ _TRAIN_LEGACY_KEYS = (
     "loss",
     "output-gate",
     "head",
+    "features",
 )
 FINETUNE_TRAIN = {
     "lr": 1e-4,
@@ -126,6 +128,7 @@ FINETUNE_TRAIN = {
     "loss": "mse",
     "output-gate": False,
     "head": "pooled",
+    "features": "none",
 }
 # `chemtl pretrain`'s own defaults (head-lr 0 and patience 0: none)
 PRETRAIN_TRAIN = {
@@ -520,6 +523,7 @@ def _train_config(s: dict[str, Any]):
         loss=s["loss"],
         output_gate=s["output-gate"],
         head=s["head"],
+        features=s["features"],
     )
 
 

@@ -443,7 +443,7 @@ def head_options(train: TrainConfig, task: str, mean, std, features: dict | None
         raise ChemtlError(
             f"--features {train.features} is for chemtl finetune and compare; this run cannot add them"
         )
-    head = {"head_type": train.head} if train.head != "pooled" else {}
+    head = {"head_type": train.head}  # always: a pooled run from an elementwise one resets it
     head.update(NO_FEATURES if features is None else features)
     if task != "regression":
         for name, value, default in (("loss", train.loss, "mse"), ("output_gate", train.output_gate, False)):

@@ -200,6 +200,9 @@ def test_a_finetune_stage_takes_the_recipe_settings_of_the_command_line(tmp_path
         "l1", True, "cyclic", True, "elementwise", "adamw",
     )  # fmt: skip
     assert (train.cycle_epochs, train.swa_start) == (2, 0.5)
+    hybrid = load(tmp_path, PRETRAIN + FINETUNE + 'features = "morgan"\n').stages[1]
+    assert build_call(hybrid, tmp_path, "runs/x")["train"].features == "morgan"
+    assert hybrid.record()["settings"]["features"] == "morgan"
     assert (call["data"].augment, call["data"].jitter) == ("jitter", 0.02)
     assert call["strategy"].element_init == "mat2vec"
     # a stage's record leaves the later keys out at the value older chains ran with, so their

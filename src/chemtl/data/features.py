@@ -106,9 +106,16 @@ def molecule_features(
     return rdkit_descriptor_matrix(inputs, names)
 
 
+# Standardised features are clipped to this many training standard deviations: heavy-tailed RDKit
+# descriptors (Ipc, ...) put unseen molecules at z of 1e5 and more, and one such row sent a hybrid
+# model's Lipophilicity test RMSE to 6e5 (2026-12-01; validation RMSE was 0.81).
+SCALED_CLIP = 6.0
+
+
 @dataclass(frozen=True)
 class FeatureScaling:
-    """Per-feature ``(x - mean) / std``; a missing (NaN) value becomes 0, the training mean."""
+    """Per-feature ``(x - mean) / std`` clipped to ``[-SCALED_CLIP, SCALED_CLIP]``; a missing (NaN)
+    value becomes 0, the training mean."""
 
     mean: np.ndarray  # (F,) float64
     std: np.ndarray  # (F,) float64, no zeros
@@ -136,7 +143,7 @@ class FeatureScaling:
         with np.errstate(over="ignore", invalid="ignore"):
             scaled = ((np.asarray(raw, dtype=np.float64) - self.mean) / self.std).astype(np.float32)
         scaled[~np.isfinite(scaled)] = 0.0
-        return scaled
+        return np.clip(scaled, -SCALED_CLIP, SCALED_CLIP)
 
 
 def featurize(inputs: Sequence[str], kind: str) -> np.ndarray:

@@ -69,4 +69,9 @@ def test_scaling_is_numpy_mean_and_std_of_the_rows_it_is_fitted_on():
     assert z.dtype == np.float32
     assert z[0, 0] == np.float32((x[0, 0] - s.mean[0]) / s.std[0])
     assert (z[7, 1], z[0, 2], z[0, 3]) == (0.0, 0.0, 0.0)  # missing -> the training mean
+    # a row far outside the training spread is clipped at SCALED_CLIP standard deviations
+    from chemtl.data.features import SCALED_CLIP
+
+    far = s.transform(np.array([[s.mean[0] + 1e9 * s.std[0], s.mean[1] - 1e9 * s.std[1], 5.0, np.nan]]))
+    assert far.tolist() == [[SCALED_CLIP, -SCALED_CLIP, 0.0, 0.0]] and SCALED_CLIP == 6.0
     assert FeatureScaling.identity(3).transform(np.array([[0.0, 1.0, np.nan]])).tolist() == [[0.0, 1.0, 0.0]]

@@ -25,23 +25,6 @@ def chemtl(capsys):
     return run
 
 
-@pytest.fixture(scope="module")
-def tiny_smiles_model(tmp_path_factory) -> Path:
-    """A random-weight tiny SMILES encoder saved as a chemtl model directory."""
-    import torch
-
-    from chemtl.models import ChemtlConfig, ChemtlForMaskedLM
-    from chemtl.pipelines.modeldir import make_meta, save_model_dir
-    from chemtl.tokenizers import get_tokenizer
-
-    d = tmp_path_factory.mktemp("tiny-smiles")
-    tokenizer = get_tokenizer("smiles")
-    torch.manual_seed(0)
-    model = ChemtlForMaskedLM(ChemtlConfig.from_size("tiny", "smiles", vocab_size=len(tokenizer)))
-    save_model_dir(d, model.save_pretrained, tokenizer, make_meta(kind="smiles", task=None))
-    return d
-
-
 def chemprop_installed() -> bool:
     beside = Path(sys.executable).parent / "chemprop"
     return beside.is_file() or shutil.which("chemprop") is not None

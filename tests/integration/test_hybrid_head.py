@@ -15,23 +15,6 @@ SMILES = [("C" * n) + tail for n in range(1, 6) for tail in ("", "O", "N", "Cl",
 
 
 @pytest.fixture(scope="module")
-def tiny_smiles_model(tmp_path_factory):
-    """A random-weight tiny SMILES encoder saved as a chemtl model directory."""
-    import torch
-
-    from chemtl.models import ChemtlConfig, ChemtlForMaskedLM
-    from chemtl.pipelines.modeldir import make_meta, save_model_dir
-    from chemtl.tokenizers import get_tokenizer
-
-    d = tmp_path_factory.mktemp("tiny-smiles")
-    tok = get_tokenizer("smiles")
-    torch.manual_seed(0)
-    model = ChemtlForMaskedLM(ChemtlConfig.from_size("tiny", "smiles", vocab_size=len(tok)))
-    save_model_dir(d, model.save_pretrained, tok, make_meta(kind="smiles", task=None))
-    return d
-
-
-@pytest.fixture(scope="module")
 def molecules(tmp_path_factory):
     path = tmp_path_factory.mktemp("mols") / "mols.csv"
     path.write_text("smiles,y\n" + "".join(f"{s},{0.3 * k % 2.1:.3f}\n" for k, s in enumerate(SMILES)))

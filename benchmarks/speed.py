@@ -478,7 +478,7 @@ def bare_run(batches_ds, steps: int, seed: int) -> dict[str, Any]:
     import torch
 
     from chemtl.training.config import TrainConfig
-    from chemtl.training.module import lr_lambda
+    from chemtl.training.module import build_optimizer, lr_lambda
     from chemtl.training.seeding import seed_run
     from chemtl.transfer import parameter_groups
 
@@ -486,8 +486,7 @@ def bare_run(batches_ds, steps: int, seed: int) -> dict[str, Any]:
     seed_run(seed, True)  # the same global settings (deterministic kernels) as the engine
     model = new_model(seed).train()
     groups = parameter_groups(model, cfg.lr, cfg.head_lr, cfg.lr_decay, cfg.weight_decay)
-    fused = True if cfg.optimizer == "adamw-fused" else None  # as the engine builds it
-    optimizer = torch.optim.AdamW(groups, lr=cfg.lr, weight_decay=cfg.weight_decay, fused=fused)
+    optimizer = build_optimizer(groups, cfg)  # as the engine builds it
     schedule = torch.optim.lr_scheduler.LambdaLR(optimizer, lr_lambda(cfg.scheduler, cfg.warmup_steps, steps))
     params = [p for p in model.parameters() if p.requires_grad]
     ends = [time.perf_counter()]

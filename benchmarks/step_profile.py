@@ -51,15 +51,14 @@ def step_batches(bs: int, n: int, seed: int) -> tuple[list[tuple[str, float]], A
 
 
 def _optimizer(model, name: str):
-    import torch
-
+    """The engine's optimizer (``build_optimizer``) over ``model``'s default parameter groups."""
     from chemtl.training.config import TrainConfig
+    from chemtl.training.module import build_optimizer
     from chemtl.transfer import parameter_groups
 
-    cfg = TrainConfig()
+    cfg = TrainConfig(optimizer=name)
     groups = parameter_groups(model, cfg.lr, cfg.head_lr, cfg.lr_decay, cfg.weight_decay)
-    fused = True if name == "adamw-fused" else None
-    return torch.optim.AdamW(groups, lr=cfg.lr, weight_decay=cfg.weight_decay, fused=fused)
+    return build_optimizer(groups, cfg)
 
 
 def run_steps(

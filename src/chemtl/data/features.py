@@ -87,6 +87,15 @@ def rdkit_descriptor_matrix(smiles: Sequence[str], names: Sequence[str] | None =
     return out
 
 
+def as_smiles(inputs: Sequence[str], kind: str) -> Sequence[str]:
+    """SMILES of molecule ``inputs``: SELFIES decoded, SMILES as they are."""
+    if kind != "selfies":
+        return inputs
+    from chemtl.chem.selfies import selfies_to_smiles
+
+    return [selfies_to_smiles(s) for s in inputs]
+
+
 def molecule_features(
     inputs: Sequence[str], kind: str, feature_set: str, names: Sequence[str] | None = None
 ) -> np.ndarray:
@@ -97,13 +106,10 @@ def molecule_features(
     check_kind(kind)
     if kind == "composition":
         raise ChemtlError(f"features {feature_set!r} needs SMILES or SELFIES inputs, not compositions")
-    if kind == "selfies":
-        from chemtl.chem.selfies import selfies_to_smiles
-
-        inputs = [selfies_to_smiles(s) for s in inputs]
+    smiles = as_smiles(inputs, kind)
     if feature_set == "morgan":
-        return morgan_matrix(inputs, MORGAN_RADIUS, MORGAN_BITS).astype(np.float64)
-    return rdkit_descriptor_matrix(inputs, names)
+        return morgan_matrix(smiles, MORGAN_RADIUS, MORGAN_BITS).astype(np.float64)
+    return rdkit_descriptor_matrix(smiles, names)
 
 
 # Standardised features are clipped to this many training standard deviations: heavy-tailed RDKit
@@ -151,8 +157,4 @@ def featurize(inputs: Sequence[str], kind: str) -> np.ndarray:
     check_kind(kind)
     if kind == "composition":
         return element_fraction_matrix(inputs)
-    if kind == "selfies":
-        from chemtl.chem.selfies import selfies_to_smiles
-
-        inputs = [selfies_to_smiles(s) for s in inputs]
-    return morgan_matrix(inputs)
+    return morgan_matrix(as_smiles(inputs, kind))

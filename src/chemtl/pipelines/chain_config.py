@@ -88,20 +88,6 @@ TRAIN_TYPES = {
     "head": "str",
     "features": "str",
 }
-# TrainConfig fields of the keys above (dashed -> underscored) added after chains were first
-# recorded: a stage's record (its hash) leaves one out while it holds TrainConfig's legacy value,
-# so a chain finished before the key existed is still the same chain.
-_TRAIN_LEGACY_KEYS = (
-    "cycle-epochs",
-    "cycle-min-ratio",
-    "swa",
-    "swa-start",
-    "optimizer",
-    "loss",
-    "output-gate",
-    "head",
-    "features",
-)
 FINETUNE_TRAIN = {
     "lr": 1e-4,
     "head-lr": 1e-3,
@@ -229,6 +215,23 @@ class ChainError(ChemtlError):
     """A chain config that cannot run, or an output directory that holds another chain."""
 
 
+def _legacy_settings() -> dict[str, Any]:
+    """Settings added after chains were first recorded, dashed, with the value older chains ran
+    with: the TrainConfig and DataConfig ``_legacy`` fields among the stage keys, and
+    ``element-init`` None. A stage's record leaves them out at those values, so a chain finished
+    before a key existed is still the same chain."""
+    from chemtl.training.config import DataConfig, TrainConfig
+
+    legacy = {
+        key: table[key.replace("-", "_")]
+        for table, keys in ((TrainConfig._legacy, TRAIN_TYPES), (DataConfig._legacy, KEYS["finetune"]))
+        for key in keys
+        if key.replace("-", "_") in table
+    }
+    legacy["element-init"] = None
+    return legacy
+
+
 @dataclass(frozen=True)
 class Stage:
     """One stage: ``settings`` holds every key of its kind (defaults filled in), dashed names."""
@@ -253,10 +256,7 @@ class Stage:
     def record(self) -> dict[str, Any]:
         """What decides the stage's numbers, as JSON (``chain.json`` keeps it; its hash is the
         stage's identity)."""
-        from chemtl.training.config import DataConfig, TrainConfig
-
-        legacy = {k: TrainConfig._legacy[k.replace("-", "_")] for k in _TRAIN_LEGACY_KEYS}
-        legacy.update({k: DataConfig._legacy[k] for k in ("augment", "jitter")}, **{"element-init": None})
+        legacy = _legacy_settings()
         return {
             "kind": self.kind,
             "init": self.init,

@@ -70,6 +70,12 @@ def lr_lambda(scheduler: str, warmup_steps: int, total_steps: int):
     return f
 
 
+def build_optimizer(groups: list[dict[str, Any]], cfg: TrainConfig) -> torch.optim.AdamW:
+    """The AdamW of a run: ``cfg.optimizer`` says torch's fused kernel or its per-parameter loop."""
+    fused = True if cfg.optimizer == "adamw-fused" else None
+    return torch.optim.AdamW(groups, lr=cfg.lr, weight_decay=cfg.weight_decay, fused=fused)
+
+
 def build_scheduler(
     optimizer: torch.optim.Optimizer, cfg: TrainConfig, total_steps: int, steps_per_epoch: int
 ) -> torch.optim.lr_scheduler.LRScheduler:
@@ -168,8 +174,7 @@ class TaskModule(L.LightningModule):
                 if any("param_names" in g for g in groups):  # torch wants names on all or none
                     group["param_names"] = [f"objective.{n}" for n, _ in extra]
                 groups.append(group)
-        fused = True if cfg.optimizer == "adamw-fused" else None
-        optimizer = torch.optim.AdamW(groups, lr=cfg.lr, weight_decay=cfg.weight_decay, fused=fused)
+        optimizer = build_optimizer(groups, cfg)
         total = (
             self.total_steps if self.total_steps is not None else int(self.trainer.estimated_stepping_batches)
         )

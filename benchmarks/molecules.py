@@ -70,6 +70,12 @@ REFERENCES = (
     ("RF, scaffold split: ESOL / FreeSolv / Lipophilicity", "1.154 / 2.209 / 0.722"),
 )
 METHODS = ("chemtl", "chemprop", "rf")
+FEATURES = ("none", "morgan", "rdkit")  # chemtl's hybrid-head options (``--features``), each a method
+
+
+def chemtl_key(features: str) -> str:
+    """The method key of a chemtl variant: ``chemtl`` (no features), ``chemtl+rdkit``, ..."""
+    return "chemtl" if features == "none" else f"chemtl+{features}"
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -113,6 +119,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--head-lr", type=float, default=1e-3, help="chemtl head learning rate (default 1e-3)")
     p.add_argument("--lr-decay", type=float, default=1.0, help="layer-wise lr decay (default 1.0: none)")
     p.add_argument("--scheduler", choices=("constant", "linear", "cosine"), default="constant")
+    p.add_argument(
+        "--features",
+        default="none",
+        metavar="LIST",
+        help="chemtl variants by hybrid-head features, each its own column: none, morgan, rdkit "
+        "(default none; e.g. none,rdkit measures the head with and without RDKit descriptors)",
+    )
     p.add_argument(
         "--chemprop",
         default=None,
@@ -541,6 +554,7 @@ def main(argv: list[str] | None = None) -> dict[str, Path]:
             if getattr(args, key) is None:
                 setattr(args, key, value)
     datasets = _names(args.datasets or ",".join(DATASETS), DATASETS, "--datasets")
+    variants = _names(args.features, FEATURES, "--features")
     splits = _names(args.splits or ",".join(SPLITS), SPLITS, "--splits")
     seeds = list(common.seeds_arg(args.seeds or ",".join(map(str, SEEDS))))
     args.epochs = args.epochs if args.epochs is not None else 40
@@ -615,12 +629,16 @@ def main(argv: list[str] | None = None) -> dict[str, Path]:
             checkpoint_every_n_steps=1000,
         )
 
+    chemtl_keys = [chemtl_key(f) for f in variants]
+    methods = [*chemtl_keys, "chemprop", "rf"]
     labels = {
-        "chemtl": f"chemtl {Path(model).name if model else '-'} / full",
-        "chemprop": f"Chemprop {version or ''} (D-MPNN, its CLI)".replace("  ", " "),
-        "rf": "RF-Morgan (ours)",
+        chemtl_key(f): f"chemtl {Path(model).name if model else '-'} / full"
+        + ("" if f == "none" else f" + {f} features")
+        for f in variants
     }
-    ran = {"chemtl": model is not None, "chemprop": exe is not None, "rf": True}
+    labels["chemprop"] = f"Chemprop {version or ''} (D-MPNN, its CLI)".replace("  ", " ")
+    labels["rf"] = "RF-Morgan (ours)"
+    ran = {**{k: model is not None for k in chemtl_keys}, "chemprop": exe is not None, "rf": True}
     runs: list[dict[str, Any]] = []
     dataset_info: dict[str, Any] = {}
     for name in datasets:
@@ -659,8 +677,9 @@ def main(argv: list[str] | None = None) -> dict[str, Path]:
                     "leakage": None if split.leakage is None else split.leakage.to_dict(),
                     "methods": {},
                 }
-                if model is not None:
-                    cfg = dataclasses.replace(train_cfg, seed=seed)
+                for features in variants if model is not None else ():
+                    key = chemtl_key(features)
+                    cfg = dataclasses.replace(train_cfg, seed=seed, features=features)
                     out = run_chemtl(
                         model,
                         model_sha256,
@@ -669,13 +688,14 @@ def main(argv: list[str] | None = None) -> dict[str, Path]:
                         split,
                         split_path,
                         cfg,
-                        base / f"chemtl-{Path(model).name}",
+                        base
+                        / (f"chemtl-{Path(model).name}" + ("" if features == "none" else f"+{features}")),
                         args.fresh,
                         log,
                     )
-                    run["methods"]["chemtl"] = out
+                    run["methods"][key] = out
                     log(
-                        f"    chemtl: RMSE {out['rmse']:.4f} ({out['wall_seconds']:.0f} s, {out['epochs_run']} epochs)"
+                        f"    {key}: RMSE {out['rmse']:.4f} ({out['wall_seconds']:.0f} s, {out['epochs_run']} epochs)"
                     )
                 if exe is not None:
                     out = run_chemprop(
@@ -694,7 +714,7 @@ def main(argv: list[str] | None = None) -> dict[str, Path]:
     for d, s in pairs:
         mine = [r for r in runs if r["dataset"] == d and r["split"] == s]
         entry: dict[str, Any] = {"seeds": [r["seed"] for r in mine]}
-        for m in METHODS:
+        for m in methods:
             got = [r["methods"][m] for r in mine if m in r["methods"]]
             if not got:
                 entry[m] = None
@@ -710,9 +730,11 @@ def main(argv: list[str] | None = None) -> dict[str, Path]:
                 "std_mae": mae_std,
                 "mean_wall_seconds": float(np.mean([g["wall_seconds"] for g in got])),
             }
-        c, p, f = entry["chemtl"], entry["chemprop"], entry["rf"]
-        entry["chemtl_over_chemprop"] = c["mean_rmse"] / p["mean_rmse"] if c and p else None
-        entry["chemtl_below_rf"] = c["mean_rmse"] < f["mean_rmse"] if c else None
+        p, f = entry["chemprop"], entry["rf"]
+        for k in chemtl_keys:
+            c = entry[k]
+            entry[f"{k}_over_chemprop"] = c["mean_rmse"] / p["mean_rmse"] if c and p else None
+            entry[f"{k}_below_rf"] = c["mean_rmse"] < f["mean_rmse"] if c else None
         summary[f"{d}/{s}"] = entry
 
     full_protocol = (
@@ -721,35 +743,38 @@ def main(argv: list[str] | None = None) -> dict[str, Path]:
         and len(seeds) >= 3
         and args.size_cap is None
     )
-    below = [k for k, e in summary.items() if e["chemtl_below_rf"]]
-    not_below = [k for k, e in summary.items() if e["chemtl_below_rf"] is False]
-    ratios = {
-        k: e["chemtl_over_chemprop"] for k, e in summary.items() if e["chemtl_over_chemprop"] is not None
-    }
-    worst = max(ratios, key=lambda k: ratios[k]) if ratios else None
-    targets_out = [
-        common.target(
-            "chemtl mean test RMSE below RF-Morgan's, (dataset, split) pairs",
-            len(below) if ran["chemtl"] else None,
-            len(pairs),
-            ">=",
-            "pairs",
-            ("missed on " + ", ".join(not_below)) if not_below else "",
-        ),
-        common.target(
-            "worst chemtl / Chemprop mean test RMSE ratio over the (dataset, split) pairs",
-            common.rounded(ratios[worst]) if worst else None,
-            TARGET_RATIO,
-            "<=",
-            "",
-            (f"worst: {worst}; " + ", ".join(f"{k} {v:.3f}" for k, v in ratios.items())) if worst else "",
-        ),
-    ]
-    if not ran["chemtl"]:
-        for t in targets_out:
-            t["note"] = "chemtl was not run"
-    elif not ran["chemprop"]:
-        targets_out[1]["note"] = "Chemprop was not run"
+    targets_out = []
+    for k in chemtl_keys:
+        below = [p for p, e in summary.items() if e[f"{k}_below_rf"]]
+        not_below = [p for p, e in summary.items() if e[f"{k}_below_rf"] is False]
+        ratios = {
+            p: e[f"{k}_over_chemprop"] for p, e in summary.items() if e[f"{k}_over_chemprop"] is not None
+        }
+        worst = max(ratios, key=lambda p: ratios[p]) if ratios else None
+        pair = [
+            common.target(
+                f"{k} mean test RMSE below RF-Morgan's, (dataset, split) pairs",
+                len(below) if ran[k] else None,
+                len(pairs),
+                ">=",
+                "pairs",
+                ("missed on " + ", ".join(not_below)) if not_below else "",
+            ),
+            common.target(
+                f"worst {k} / Chemprop mean test RMSE ratio over the (dataset, split) pairs",
+                common.rounded(ratios[worst]) if worst else None,
+                TARGET_RATIO,
+                "<=",
+                "",
+                (f"worst: {worst}; " + ", ".join(f"{p} {v:.3f}" for p, v in ratios.items())) if worst else "",
+            ),
+        ]
+        if not ran[k]:
+            for t in pair:
+                t["note"] = f"{k} was not run"
+        elif not ran["chemprop"]:
+            pair[1]["note"] = "Chemprop was not run"
+        targets_out += pair
     if not full_protocol:
         for t in targets_out:
             t["pass"] = None
@@ -758,7 +783,8 @@ def main(argv: list[str] | None = None) -> dict[str, Path]:
             ) + "not the full protocol (datasets, splits, seeds or size cap)"
 
     # ---- tables
-    shown = [m for m in METHODS if ran[m]]
+    shown = [m for m in methods if ran[m]]
+    judged = [k for k in chemtl_keys if ran[k]]
     seeds_text = ",".join(map(str, seeds))
 
     def sizes_text(d: str, s: str) -> str:
@@ -777,10 +803,8 @@ def main(argv: list[str] | None = None) -> dict[str, Path]:
         rmse_rows.append(
             [d, s, sizes_text(d, s)]
             + [_pm(e[m]["mean_rmse"], e[m]["std_rmse"]) for m in shown]
-            + [
-                "-" if e["chemtl_over_chemprop"] is None else round(e["chemtl_over_chemprop"], 3),
-                e["chemtl_below_rf"],
-            ]
+            + ["-" if e[f"{k}_over_chemprop"] is None else round(e[f"{k}_over_chemprop"], 3) for k in judged]
+            + [e[f"{k}_below_rf"] for k in judged]
         )
         mae_rows.append([d, s, sizes_text(d, s)] + [_pm(e[m]["mean_mae"], e[m]["std_mae"]) for m in shown])
         wall_rows.append([d, s] + [round(e[m]["mean_wall_seconds"], 1) for m in shown])
@@ -806,8 +830,8 @@ def main(argv: list[str] | None = None) -> dict[str, Path]:
                 "split",
                 "train/val/test",
                 *method_cols,
-                "chemtl / Chemprop",
-                "chemtl < RF",
+                *[f"{k} / Chemprop" for k in judged],
+                *[f"{k} < RF" for k in judged],
             ],
             "rows": rmse_rows,
             "note": "Every method ran in this script on the same rows of each (dataset, split, seed). "
@@ -842,9 +866,12 @@ def main(argv: list[str] | None = None) -> dict[str, Path]:
         "Splits, 80/10/10 train/val/test: scaffold = balanced Bemis-Murcko scaffold split (chemprop's "
         "scaffold_balanced; the seed shuffles the scaffold groups); random = a random split of compounds "
         "(rows with the same canonical SMILES on one side). The seed is also every method's training seed.",
-        f"chemtl: {labels['chemtl']}, strategy full, early stopping on the validation rows (patience "
-        f"{args.patience or 'off'}), best weights restored; targets standardised on the training rows."
-        if ran["chemtl"]
+        f"chemtl: {', '.join(labels[k] for k in chemtl_keys)}, strategy full, early stopping on the "
+        f"validation rows (patience {args.patience or 'off'}), best weights restored; targets standardised "
+        "on the training rows. A + features variant is the hybrid head (`--features`): Morgan bits, or "
+        "RDKit 2D descriptors standardised on the training rows and clipped at 6 standard deviations, "
+        "concatenated to the pooled embedding."
+        if judged
         else "chemtl: not run.",
         f"Chemprop {version}: `chemprop train` on train/val/test csv files of the same rows (its defaults: "
         "D-MPNN depth 3, hidden 300, 1 FFN layer, noam schedule 1e-4/1e-3/1e-4, MSE on scaled targets, the "
@@ -860,9 +887,11 @@ def main(argv: list[str] | None = None) -> dict[str, Path]:
         notes.append(
             "chemtl training: "
             + ", ".join(
-                f"{k}={v}" for k, v in train_cfg.to_dict().items() if k not in ("progress_bar", "seed")
+                f"{k}={v}"
+                for k, v in train_cfg.to_dict().items()
+                if k not in ("progress_bar", "seed", "features")
             )
-            + ", seed=the run's seed"
+            + ", seed=the run's seed, features=the variant's"
         )
     from chemtl.training.manifest import versions as package_versions
 
@@ -874,7 +903,11 @@ def main(argv: list[str] | None = None) -> dict[str, Path]:
             "Test RMSE and MAE on ESOL (log solubility), FreeSolv (hydration free energy, kcal/mol) and "
             "Lipophilicity (logD), each on a scaffold and a random 80/10/10 split with seeds "
             f"{seeds_text}: "
-            + (f"chemtl fine-tuned from {model} (full), " if model else "no chemtl model, ")
+            + (
+                f"chemtl fine-tuned from {model} (full; features {', '.join(variants)}), "
+                if model
+                else "no chemtl model, "
+            )
             + (f"Chemprop {version} through its CLI, " if exe else "no Chemprop (not installed), ")
             + "and a RandomForest on Morgan fingerprints, all in this run on the same rows."
         ),
@@ -897,7 +930,11 @@ def main(argv: list[str] | None = None) -> dict[str, Path]:
             "model": model,
             "model_dir": str(resolve_model_dir(model)) if model else None,
             "model_sha256": model_sha256,
-            "methods": {m: {"label": labels[m], "run": ran[m]} for m in METHODS},
+            "methods": {
+                m: {"label": labels.get(m, m), "run": ran.get(m, False)}
+                for m in dict.fromkeys([*methods, *METHODS])
+            },
+            "features": variants,
             "chemprop": {
                 "run": ran["chemprop"],
                 "executable": exe,
@@ -913,7 +950,7 @@ def main(argv: list[str] | None = None) -> dict[str, Path]:
             "runs": runs,
             "wall_seconds_by_method": {
                 m: round(sum(r["methods"][m]["wall_seconds"] for r in runs if m in r["methods"]), 2)
-                for m in METHODS
+                for m in methods
                 if ran[m]
             },
             "size_cap": args.size_cap,

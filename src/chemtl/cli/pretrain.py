@@ -23,7 +23,8 @@ def register(subparsers) -> None:
         SELFIES: multi-task regression on 178 RDKit descriptors computed for each batch, label
         free, standardised on the held-out --val-rows head and saved as descriptor_targets.json),
         or several summed (mlm,contrastive; mlm,descriptors, the descriptor loss weighted by
-        --descriptor-weight). --mask random | element-group (compositions) | span (SMILES).
+        --descriptor-weight); the descriptors cost about 4 ms of CPU a molecule (--num-workers N
+        computes them beside the training step). --mask random | element-group (compositions) | span (SMILES).
         --objective causal trains a GPT-2 generator instead (sizes tiny, small) for
         `chemtl generate`; compositions are written as element and amount tokens ("Fe 2 O 3").
         --condition NAME:DATASET[:COL] --bins N adds property-bin tokens learned from a labelled

@@ -235,3 +235,140 @@ def test_pretrain_refuses_an_auto_batch_size(data_dir, tmp_path):
         str(info.value) == "batch_size 'auto' is for fine-tuning; pretraining needs a number (--batch-size N)"
     )
     assert not (tmp_path / "run").exists()
+
+
+MTR_ARGS = (
+    "--kind",
+    "smiles",
+    "--size",
+    "tiny",
+    "--batch-size",
+    "8",
+    "--val-rows",
+    "8",
+    "--warmup-steps",
+    "0",
+)
+
+
+def test_mlm_with_descriptors_writes_its_targets_and_finetunes(data_dir, tmp_path, cli_main):
+    import numpy as np
+    from safetensors import safe_open
+
+    from chemtl.data.features import PRETRAIN_DESCRIPTORS, DescriptorTargets
+
+    out = tmp_path / "mtr"
+    corpus = data_dir / "smiles.txt"
+    common = ("pretrain", "--corpus", corpus, *MTR_ARGS, "--no-progress")
+    assert (
+        cli_main(
+            *common,
+            "--objective",
+            "mlm,descriptors",
+            "--descriptor-weight",
+            "0.5",
+            "--max-steps",
+            "3",
+            "--out",
+            out,
+        )
+        == 0
+    )
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert metrics["objectives"] == ["mlm", "descriptors"] and metrics["n_val"] == 6  # a tenth of 60 rows
+    assert metrics["descriptor_targets"] == {
+        "file": "descriptor_targets.json",
+        "descriptors": 178,
+        "fit_rows": 6,
+        "fit_on": "the held-out head rows (val_rows)",
+    }
+    # the statistics are those of the 6 head rows (held out), not of the rows trained on
+    rows = corpus.read_text().split()
+    saved = DescriptorTargets.load(out / "descriptor_targets.json")
+    head = DescriptorTargets.fit(rows[:6], PRETRAIN_DESCRIPTORS)
+    assert saved.names == PRETRAIN_DESCRIPTORS
+    assert np.array_equal(saved.scaling.mean, head.scaling.mean) and np.array_equal(
+        saved.scaling.std, head.scaling.std
+    )
+    assert not np.array_equal(
+        saved.scaling.mean, DescriptorTargets.fit(rows, PRETRAIN_DESCRIPTORS).scaling.mean
+    )
+    assert json.loads((out / "chemtl.json").read_text())["descriptor_targets"] == "descriptor_targets.json"
+    config = json.loads((out / "config.json").read_text())
+    assert (config["descriptor_dim"], config["descriptor_loss_weight"]) == (178, 0.5)
+    header = (out / "logs" / "metrics.csv").read_text().splitlines()[0].split(",")
+    assert {"train_descriptor_loss_step", "train_mlm_loss_step"} <= set(header) and metrics["val_loss"] > 0
+    with safe_open(out / "model.safetensors", "pt") as f:
+        assert {k.split(".")[0] for k in f.keys()} == {
+            "chemtl",
+            "lm_head",
+            "projection_head",
+            "descriptor_head",
+        }
+
+    # the encoder fine-tunes like any pretrained one; the pretraining heads stay behind
+    labelled = tmp_path / "mols.csv"
+    labelled.write_text("smiles,y\n" + "".join(f"{s},{len(s) / 10:.1f}\n" for s in rows[:30]))
+    tuned = tmp_path / "tuned"
+    fast = ("--epochs", "1", "--batch-size", "8", "--patience", "1", "--no-progress")
+    assert (
+        cli_main("finetune", "--model", out, "--data", labelled, "--target", "y", *fast, "--out", tuned) == 0
+    )
+    with safe_open(tuned / "model.safetensors", "pt") as f:
+        assert {k.split(".")[0] for k in f.keys()} == {"chemtl", "classifier"}
+
+
+def test_pure_descriptor_regression_resumes_to_the_same_weights(
+    data_dir, tmp_path, cli_main, kill_at_checkpoint
+):
+    from safetensors.torch import load_file
+
+    common = (
+        "pretrain", "--corpus", data_dir / "smiles.txt", *MTR_ARGS, "--objective", "descriptors",
+        "--epochs", "2", "--checkpoint-every", "2", "--no-progress",
+    )  # fmt: skip
+    assert cli_main(*common, "--out", tmp_path / "whole") == 0
+    killed = tmp_path / "killed"
+    ckpt = killed / "checkpoints" / "last.ckpt"
+    kill_at_checkpoint([*common, "--out", killed], ckpt)
+    assert not (killed / "metrics.json").exists()
+    step = torch.load(ckpt, weights_only=True)["global_step"]
+    assert 0 < step < 14  # 7 steps per epoch
+    assert cli_main(*common, "--out", killed, "--resume") == 0
+    whole, resumed = (json.loads((d / "metrics.json").read_text()) for d in (tmp_path / "whole", killed))
+    assert resumed["global_step"] == whole["global_step"] == 14
+    assert resumed["val_loss"] == whole["val_loss"] and resumed["best_val_loss"] == whole["best_val_loss"]
+    a, b = load_file(tmp_path / "whole" / "model.safetensors"), load_file(killed / "model.safetensors")
+    assert a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
+    assert (killed / "descriptor_targets.json").read_bytes() == (
+        tmp_path / "whole" / "descriptor_targets.json"
+    ).read_bytes()
+    header = (killed / "logs" / "metrics.csv").read_text().splitlines()[0].split(",")
+    assert "train_descriptor_loss_step" in header and "train_mlm_loss_step" not in header
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (
+            ("--kind", "composition", "--objective", "mlm,descriptors"),
+            "objective descriptors predicts RDKit descriptors of molecules: it needs --kind smiles or "
+            "selfies, not composition",
+        ),
+        (
+            ("--kind", "smiles", "--objective", "causal,descriptors"),
+            "objective causal trains a generator and cannot be combined: 'causal,descriptors'",
+        ),
+    ],
+)
+def test_descriptors_refused_for_compositions_and_with_causal(
+    data_dir, tmp_path, cli_main, capsys, args, message
+):
+    corpus = data_dir / ("corpus.txt" if "composition" in args else "smiles.txt")
+    assert (
+        cli_main(
+            "pretrain", "--corpus", corpus, *args, "--size", "tiny", "--max-steps", "1", "--out", tmp_path
+        )
+        == 2
+    )
+    assert capsys.readouterr().err == f"error: {message}\n"

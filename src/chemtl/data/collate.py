@@ -5,6 +5,10 @@
   (``input_ids``, ``attention_mask``, [``fractions``], ``labels``, [``fraction_labels``]).
 - ``ContrastiveCollator``: two augmented views of each item -> ``input_ids`` ... and ``view2_*``
   (optionally the first view masked too, for the summed objective of ``ChemtlForPretraining``).
+- ``DescriptorCollator``: SMILES/SELFIES strings -> ``descriptor_labels`` (B, D), the
+  standardised RDKit descriptors of each molecule computed on the fly (NaN where missing), beside
+  the batch of a masked or contrastive collator, or beside the plain tokenised batch (the
+  ``descriptors`` objective alone, multi-task regression).
 - ``CausalLMCollator``: strings -> next-token batches of a causal model (``input_ids``,
   ``attention_mask``, ``labels`` = the ids with -100 on padding; the model shifts them itself).
 - View functions for compositions: ``perturb_fractions`` (small relative change of the amounts) and
@@ -477,6 +481,47 @@ class ContrastiveCollator:
         return {**view1, **{f"view2_{key}": value for key, value in view2.items()}}
 
 
+class DescriptorCollator:
+    """Molecule strings -> a batch with ``descriptor_labels`` (B, D) float32 for
+    ``ChemtlForPretraining``'s descriptor head: ``targets`` (a ``chemtl.data.features.DescriptorTargets``)
+    of each molecule, SELFIES read through SMILES. The rest of the batch is ``inner``'s (a
+    ``MaskedLMCollator`` or ``ContrastiveCollator`` on the same strings) or, without one, the strings
+    tokenised as they are. Descriptors are computed from the strings as given (the first view of a
+    contrastive pair is another spelling of the same molecule). A string RDKit cannot read raises
+    ``ChemtlError``.
+    """
+
+    def __init__(
+        self,
+        kind: str,
+        tokenizer: Any,
+        targets: Callable[[Sequence[str]], Any],
+        inner: Callable[[Sequence[Any]], dict[str, torch.Tensor]] | None = None,
+        pad_token_id: int = PAD_ID,
+    ) -> None:
+        _check_kind(kind)
+        if kind == "composition":
+            raise ChemtlError(
+                "descriptor targets are RDKit descriptors of molecules: kind 'composition' has none"
+            )
+        self._encoder = _Encoder(kind, tokenizer, None, None, pad_token_id)
+        self.targets = targets
+        self.inner = inner
+
+    @property
+    def kind(self) -> str:
+        return self._encoder.kind
+
+    def __call__(self, examples: Sequence[Any]) -> dict[str, torch.Tensor]:
+        from chemtl.data.features import as_smiles
+
+        if not examples or not all(isinstance(e, str) for e in examples):
+            raise ChemtlError("descriptor targets need a non-empty list of SMILES or SELFIES strings")
+        labels = torch.as_tensor(self.targets(as_smiles(examples, self.kind)), dtype=torch.float32)
+        batch = self.inner(examples) if self.inner is not None else self._encoder.encode(examples)
+        return {**batch, "descriptor_labels": labels}
+
+
 class CausalLMCollator:
     """Strings -> ``[CLS] tokens [SEP]`` batches whose labels are the ids (-100 on padding).
 
@@ -498,6 +543,7 @@ __all__ = [
     "SUBSTITUTION_POOL",
     "CausalLMCollator",
     "ContrastiveCollator",
+    "DescriptorCollator",
     "MaskedLMCollator",
     "MaskingOptions",
     "ViewOptions",

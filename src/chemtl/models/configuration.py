@@ -99,6 +99,9 @@ class ChemtlConfig(PreTrainedConfig):
         mlm_loss_weight, contrastive_loss_weight: weights of the two pretraining objectives.
         contrastive_temperature: NT-Xent temperature. projection_dim: width of the contrastive
             projection head's output.
+        descriptor_dim: 0 (none), or the number of standardised RDKit descriptors a regression
+            head on the pooled embedding predicts (the ``descriptors`` objective, SMILES/SELFIES);
+            descriptor_loss_weight: its masked MSE's weight in the sum.
 
     Property head (``ChemtlForPropertyPrediction``): ``num_labels`` and ``problem_type`` as in
     Hugging Face (``"regression"`` masks NaN targets, so several sparse targets train together),
@@ -149,6 +152,8 @@ class ChemtlConfig(PreTrainedConfig):
     contrastive_loss_weight: float = 1.0
     contrastive_temperature: float = 0.1
     projection_dim: int = 128
+    descriptor_dim: int = 0
+    descriptor_loss_weight: float = 1.0
     classifier_dropout: float = 0.1
     classifier_hidden_size: int | None = None
     regression_loss: str = "mse"
@@ -188,8 +193,20 @@ class ChemtlConfig(PreTrainedConfig):
             raise ChemtlError(f"hidden_size {self.hidden_size} must be a multiple of 4 for compositions")
         for name in ("hidden_dropout_prob", "attention_dropout_prob", "classifier_dropout"):
             _probability(name, getattr(self, name))
-        for name in ("amount_loss_weight", "mlm_loss_weight", "contrastive_loss_weight"):
+        for name in (
+            "amount_loss_weight",
+            "mlm_loss_weight",
+            "contrastive_loss_weight",
+            "descriptor_loss_weight",
+        ):
             _non_negative(name, getattr(self, name))
+        n = self.descriptor_dim
+        if isinstance(n, bool) or not isinstance(n, int) or n < 0:
+            raise ChemtlError(f"descriptor_dim must be an integer >= 0, got {n!r}")
+        if n and self.kind == "composition":
+            raise ChemtlError(
+                "descriptor_dim: RDKit descriptors are molecule targets; kind 'composition' has none"
+            )
         if not self.contrastive_temperature > 0:
             raise ChemtlError(
                 f"contrastive_temperature must be positive, got {self.contrastive_temperature!r}"

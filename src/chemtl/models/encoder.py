@@ -308,6 +308,7 @@ class ChemtlModel(ChemtlPreTrainedModel):
         r"(^|\.)lm_head\.",
         r"(^|\.)amount_head\.",
         r"(^|\.)projection_head\.",
+        r"(^|\.)descriptor_head\.",
     ]
 
     def __init__(self, config: ChemtlConfig) -> None:

@@ -5,9 +5,12 @@ contrastive learning of two views, alone or summed.
 the masked elements' atomic fractions are predicted too, so the model learns stoichiometry and not
 only which elements occur together).
 
-``ChemtlForPretraining`` adds a projection head and NT-Xent between two views of each item:
+``ChemtlForPretraining`` adds a projection head and NT-Xent between two views of each item and,
+with ``descriptor_dim`` > 0, a regression head on the pooled embedding for standardised RDKit
+descriptors (multi-task regression, ChemBERTa-2's MTR):
 loss = mlm_loss_weight * (masked loss, when ``labels`` are given)
-     + contrastive_loss_weight * NT-Xent (when ``view2_*`` inputs are given).
+     + contrastive_loss_weight * NT-Xent (when ``view2_*`` inputs are given)
+     + descriptor_loss_weight * MSE over the finite ``descriptor_labels`` (when given; NaN: missing).
 
 The batches come from ``chemtl.data.collate`` (``MaskedLMCollator``, ``ContrastiveCollator``), whose
 keys match these ``forward`` arguments, so ``model(**batch)`` works.
@@ -23,7 +26,7 @@ from transformers.utils import ModelOutput
 from chemtl.models.configuration import ChemtlConfig
 from chemtl.models.encoder import ChemtlModel, ChemtlPreTrainedModel, PrefixKeyValues
 from chemtl.models.heads import ChemtlHead
-from chemtl.models.losses import amount_loss, masked_token_loss, nt_xent
+from chemtl.models.losses import amount_loss, masked_token_loss, nt_xent, property_loss
 
 
 @dataclass
@@ -33,7 +36,8 @@ class ChemtlPretrainingOutput(ModelOutput):
     loss: the weighted total (what to backpropagate), when any target was given.
     logits: (B, T, V) masked-token logits.
     fraction_predictions: (B, T) predicted atomic fractions (compositions), sigmoid of the amount head.
-    mlm_loss, amount_loss, contrastive_loss: the parts, unweighted, for logging.
+    descriptor_predictions: (B, descriptor_dim) standardised descriptors, with a descriptor head.
+    mlm_loss, amount_loss, contrastive_loss, descriptor_loss: the parts, unweighted, for logging.
     pooler_output: (B, d) pooled embedding of the (first) view.
     hidden_states: per layer, when asked.
     """
@@ -44,6 +48,8 @@ class ChemtlPretrainingOutput(ModelOutput):
     mlm_loss: torch.Tensor | None = None
     amount_loss: torch.Tensor | None = None
     contrastive_loss: torch.Tensor | None = None
+    descriptor_predictions: torch.Tensor | None = None
+    descriptor_loss: torch.Tensor | None = None
     pooler_output: torch.Tensor | None = None
     hidden_states: tuple[torch.Tensor, ...] | None = None
 
@@ -51,8 +57,8 @@ class ChemtlPretrainingOutput(ModelOutput):
 class ChemtlForMaskedLM(ChemtlPreTrainedModel):
     """Encoder + masked-token head (+ amount head for compositions)."""
 
-    # a ChemtlForPretraining checkpoint also holds the contrastive projection head
-    _keys_to_ignore_on_load_unexpected = [r"^projection_head\."]
+    # a ChemtlForPretraining checkpoint also holds the contrastive projection and descriptor heads
+    _keys_to_ignore_on_load_unexpected = [r"^projection_head\.", r"^descriptor_head\."]
 
     def __init__(self, config: ChemtlConfig) -> None:
         super().__init__(config)
@@ -128,12 +134,14 @@ class ChemtlForMaskedLM(ChemtlPreTrainedModel):
 
 
 class ChemtlForPretraining(ChemtlForMaskedLM):
-    """Masked-token (+ amount) loss and/or NT-Xent between two views, weighted by the config."""
+    """Masked-token (+ amount) loss, NT-Xent between two views and/or descriptor regression,
+    weighted by the config."""
 
     def __init__(self, config: ChemtlConfig) -> None:
         super().__init__(config)
         d = config.hidden_size
         self.projection_head = ChemtlHead(d, d, config.projection_dim)
+        self.descriptor_head = ChemtlHead(d, d, config.descriptor_dim) if config.descriptor_dim else None
         self.post_init()
 
     def forward(
@@ -146,6 +154,7 @@ class ChemtlForPretraining(ChemtlForMaskedLM):
         view2_input_ids: torch.Tensor | None = None,
         view2_attention_mask: torch.Tensor | None = None,
         view2_fractions: torch.Tensor | None = None,
+        descriptor_labels: torch.Tensor | None = None,
         inputs_embeds: torch.Tensor | None = None,
         prefix_key_values: PrefixKeyValues | None = None,
         output_hidden_states: bool | None = None,
@@ -153,7 +162,9 @@ class ChemtlForPretraining(ChemtlForMaskedLM):
         return_dict: bool | None = None,
     ) -> ChemtlPretrainingOutput | tuple:
         """The first view is ``input_ids``/``attention_mask``/``fractions`` (possibly masked, with
-        ``labels``); the second, for the contrastive loss, is ``view2_*``. Row i of both is one item."""
+        ``labels``); the second, for the contrastive loss, is ``view2_*``. Row i of both is one item.
+        ``descriptor_labels`` (B, descriptor_dim): standardised descriptors of each item, NaN where
+        missing; the head reads the first view's pooled embedding."""
         return_dict = return_dict if return_dict is not None else self.config.return_dict
         c = self.config
         out = self.chemtl(
@@ -184,6 +195,15 @@ class ChemtlForPretraining(ChemtlForMaskedLM):
             contrastive = nt_xent(z1, z2, c.contrastive_temperature)
             weighted = c.contrastive_loss_weight * contrastive
             loss = weighted if loss is None else loss + weighted
+        predictions, descriptor = None, None
+        if self.descriptor_head is not None:
+            predictions = self.descriptor_head(out.pooler_output)  # (B, descriptor_dim)
+            if descriptor_labels is not None:
+                descriptor = property_loss(predictions, descriptor_labels, "regression")
+                weighted = c.descriptor_loss_weight * descriptor
+                loss = weighted if loss is None else loss + weighted
+        elif descriptor_labels is not None:
+            raise ValueError("descriptor_labels need a descriptor head (config.descriptor_dim > 0)")
         output = ChemtlPretrainingOutput(
             loss=loss,
             logits=logits,
@@ -191,6 +211,8 @@ class ChemtlForPretraining(ChemtlForMaskedLM):
             mlm_loss=ce,
             amount_loss=amount,
             contrastive_loss=contrastive,
+            descriptor_predictions=predictions,
+            descriptor_loss=descriptor,
             pooler_output=out.pooler_output,
             hidden_states=out.hidden_states,
         )

@@ -150,6 +150,7 @@ KEYS: dict[str, dict[str, tuple[str, Any]]] = {
         "mask": ("str", "random"),
         "mask-prob": ("float", 0.15),
         "contrastive-weight": ("float", 1.0),
+        "descriptor-weight": ("float", 1.0),
         "temperature": ("float", 0.1),
         "max-length": ("int", 128),
         "val-rows": ("int", 1000),
@@ -217,14 +218,18 @@ class ChainError(ChemtlError):
 
 def _legacy_settings() -> dict[str, Any]:
     """Settings added after chains were first recorded, dashed, with the value older chains ran
-    with: the TrainConfig and DataConfig ``_legacy`` fields among the stage keys, and
-    ``element-init`` None. A stage's record leaves them out at those values, so a chain finished
+    with: the TrainConfig, DataConfig and PretrainConfig ``_legacy`` fields among the stage keys,
+    and ``element-init`` None. A stage's record leaves them out at those values, so a chain finished
     before a key existed is still the same chain."""
-    from chemtl.training.config import DataConfig, TrainConfig
+    from chemtl.training.config import DataConfig, PretrainConfig, TrainConfig
 
     legacy = {
         key: table[key.replace("-", "_")]
-        for table, keys in ((TrainConfig._legacy, TRAIN_TYPES), (DataConfig._legacy, KEYS["finetune"]))
+        for table, keys in (
+            (TrainConfig._legacy, TRAIN_TYPES),
+            (DataConfig._legacy, KEYS["finetune"]),
+            (PretrainConfig._legacy, KEYS["pretrain"]),
+        )
         for key in keys
         if key.replace("-", "_") in table
     }
@@ -599,6 +604,7 @@ def build_call(stage: Stage, stages_dir: Path, init: str | None = None) -> dict[
                     mask=s["mask"],
                     mask_prob=s["mask-prob"],
                     contrastive_weight=s["contrastive-weight"],
+                    descriptor_weight=s["descriptor-weight"],
                     temperature=s["temperature"],
                     max_length=s["max-length"],
                     val_rows=s["val-rows"],

@@ -1,7 +1,12 @@
 """``pretrain``: an unlabelled corpus -> a pretrained encoder directory.
 
 Objectives (``PretrainConfig.objectives``): masked tokens (with the composition amount loss),
-NT-Xent between two augmented views, or both summed; or ``causal``: a GPT-2 generator
+NT-Xent between two augmented views, and (SMILES/SELFIES) ``descriptors``: multi-task regression
+on RDKit descriptors (``chemtl.data.features.PRETRAIN_DESCRIPTORS``, ChemBERTa-2's MTR, label free)
+computed for each batch inside the collate, so any corpus works without a cache; any of the three
+alone or summed. The descriptors' mean and std are fitted once, before training, on the held-out
+head rows (the ``val_rows`` validation rows) and written to ``descriptor_targets.json`` in the
+output directory; ``--resume`` reads them back from there. Or ``causal``: a GPT-2 generator
 (``chemtl.models.causal``) trained on next tokens, compositions in the formula-text grammar
 (``chemtl.tokenizers.formula_text``; a formula the grammar cannot write is skipped and counted),
 optionally with property-bin condition tokens learned from labelled sets
@@ -23,16 +28,21 @@ import logging
 import sys
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from chemtl.errors import ChemtlError, DataError
 from chemtl.training.config import DataConfig, ModelConfig, PretrainConfig, TrainConfig
 
+if TYPE_CHECKING:
+    from chemtl.data.features import DescriptorTargets
+
 log = logging.getLogger(__name__)
 
 MASK_STRATEGY = {"random": "random", "element-group": "element_group", "span": "span"}
+# the ``descriptors`` objective's standardisation, in the output (model) directory
+DESCRIPTOR_TARGETS_FILE = "descriptor_targets.json"
 
 
 @dataclass
@@ -63,19 +73,26 @@ class TruncatingTokenizer:
 
 
 class PretrainCollate:
-    """Corpus strings -> a masked and/or two-view batch, masks drawn from the batch's seed.
+    """Corpus strings -> a masked and/or two-view batch, masks drawn from the batch's seed, with
+    ``descriptor_labels`` computed for its molecules when ``descriptors`` are given (the
+    ``descriptors`` objective).
 
-    A string the tokenizer or the view maker cannot read (a corrupt row in a large corpus) is
+    A string the tokenizer, the view maker or RDKit cannot read (a corrupt row in a large corpus) is
     dropped from its batch and counted in ``skipped``; it does not stop a long run.
     """
 
-    def __init__(self, kind: str, tokenizer: Any, config: PretrainConfig) -> None:
+    def __init__(
+        self, kind: str, tokenizer: Any, config: PretrainConfig, descriptors: DescriptorTargets | None = None
+    ) -> None:
         from chemtl.data.collate import MaskingOptions
 
+        if ("descriptors" in config.objectives) != (descriptors is not None):
+            raise ValueError("the descriptors objective needs its DescriptorTargets, and only it")
         self.causal = config.objectives == ("causal",)
         self.kind = kind
         self.tokenizer = TruncatingTokenizer(tokenizer, config.max_length)
         self.config = config
+        self.descriptors = descriptors
         self.masking = (
             MaskingOptions(strategy=MASK_STRATEGY[config.mask], rate=config.mask_prob)
             if "mlm" in config.objectives
@@ -86,13 +103,23 @@ class PretrainCollate:
         self.skipped = 0
 
     def make(self, seed: int):
-        from chemtl.data.collate import CausalLMCollator, ContrastiveCollator, MaskedLMCollator
+        from chemtl.data.collate import (
+            CausalLMCollator,
+            ContrastiveCollator,
+            DescriptorCollator,
+            MaskedLMCollator,
+        )
 
         if self.causal:
             return CausalLMCollator(self.tokenizer, seed=seed)
+        inner = None
         if "contrastive" in self.config.objectives:
-            return ContrastiveCollator(self.kind, self.tokenizer, masking=self.masking, seed=seed)
-        return MaskedLMCollator(self.kind, self.tokenizer, masking=self.masking, seed=seed)
+            inner = ContrastiveCollator(self.kind, self.tokenizer, masking=self.masking, seed=seed)
+        elif self.masking is not None:
+            inner = MaskedLMCollator(self.kind, self.tokenizer, masking=self.masking, seed=seed)
+        if self.descriptors is None:
+            return inner
+        return DescriptorCollator(self.kind, self.tokenizer, self.descriptors, inner)
 
     def __call__(self, rows: list[str], seed: int = 0) -> dict[str, Any] | None:
         try:
@@ -127,8 +154,38 @@ def _causal_tokenizer(kind: str, tokenizer_dir: str | Path | None, conditions: l
     return tokenizer_class(kind)([*base.vocab, *conditions], model_max_length=base.model_max_length)
 
 
+def descriptor_targets(out: Path, head_rows: list[str], kind: str, *, resume: bool) -> DescriptorTargets:
+    """The ``descriptors`` objective's targets: read back from ``out``'s ``DESCRIPTOR_TARGETS_FILE``
+    when resuming a run that wrote one (never refitted), else ``PRETRAIN_DESCRIPTORS`` standardised
+    with the mean and std of ``head_rows`` (the corpus's held-out head; a row RDKit cannot read
+    counts as missing)."""
+    from chemtl.data.features import PRETRAIN_DESCRIPTORS, DescriptorTargets, as_smiles
+
+    path = out / DESCRIPTOR_TARGETS_FILE
+    if resume and path.is_file():
+        saved = DescriptorTargets.load(path)
+        if saved.names != PRETRAIN_DESCRIPTORS:
+            raise ChemtlError(
+                f"{str(path)!r} holds {len(saved.names)} descriptors, not this chemtl's "
+                f"{len(PRETRAIN_DESCRIPTORS)} of PRETRAIN_DESCRIPTORS: the run cannot resume"
+            )
+        return saved
+    smiles = []
+    for row in head_rows:
+        try:
+            smiles.append(as_smiles([row], kind)[0])
+        except ChemtlError:
+            smiles.append("")  # unreadable: all missing
+    return DescriptorTargets.fit(smiles, PRETRAIN_DESCRIPTORS)
+
+
 def _pretraining_model(
-    model_cfg: ModelConfig, config: PretrainConfig, vocab_size: int, init_from: str | None, tokenizer=None
+    model_cfg: ModelConfig,
+    config: PretrainConfig,
+    vocab_size: int,
+    init_from: str | None,
+    tokenizer=None,
+    descriptors: DescriptorTargets | None = None,
 ):
     from chemtl.models import ChemtlConfig, ChemtlForMaskedLM, ChemtlForPretraining
 
@@ -141,10 +198,13 @@ def _pretraining_model(
             causal_config(tokenizer, model_cfg.size, max_length=config.max_length, **model_cfg.overrides)
         )
 
-    cls = ChemtlForPretraining if "contrastive" in config.objectives else ChemtlForMaskedLM
+    own_loss = {"contrastive", "descriptors"} & set(config.objectives)
+    cls = ChemtlForPretraining if own_loss else ChemtlForMaskedLM
     heads = {
         "contrastive_temperature": config.temperature,
         "contrastive_loss_weight": config.contrastive_weight,
+        "descriptor_dim": 0 if descriptors is None else len(descriptors.names),
+        "descriptor_loss_weight": config.descriptor_weight,
     }
     if init_from is not None:
         return cls.from_pretrained(init_from, use_safetensors=True, **heads)
@@ -224,6 +284,14 @@ def pretrain(
         raise ChemtlError(
             f"the tokenizer in {str(tokenizer_dir)!r} is for {tokenizer.kind} inputs, not {kind}"
         )
+    with_descriptors = "descriptors" in config.objectives
+    if with_descriptors and kind == "composition":
+        from chemtl.training.config import ConfigError
+
+        raise ConfigError(
+            "objective descriptors predicts RDKit descriptors of molecules: it needs --kind smiles or "
+            "selfies, not composition"
+        )
     corpus_obj = open_corpus(corpus, kind=kind, input_col=input_col, limit=limit)
     if corpus_obj.kind != kind:
         raise DataError(
@@ -239,8 +307,6 @@ def pretrain(
         corpus_obj = replace(
             corpus_obj, n_rows=corpus_obj.n_rows + len(conditioned), open_rows=opened, info=info
         )
-    collate = PretrainCollate(kind, tokenizer, config)
-
     n_val = min(config.val_rows, corpus_obj.n_rows // 10)
     n_train = corpus_obj.n_rows - n_val
     if train.batch_size == "auto":
@@ -250,6 +316,15 @@ def pretrain(
     if n_train < 2 * train.batch_size * train.world_size and n_train < 2:
         raise DataError(f"corpus {corpus!r} has {corpus_obj.n_rows} rows, too few to pretrain on")
     val_rows = corpus_obj.head(n_val)
+    descriptors = None
+    if with_descriptors:
+        if n_val < 2:
+            raise DataError(
+                f"objective descriptors fits its standardisation on the held-out head rows: val_rows "
+                f"{config.val_rows} holds out {n_val} of the corpus's {corpus_obj.n_rows} rows (needs >= 2)"
+            )
+        descriptors = descriptor_targets(out, list(val_rows), kind, resume=resume)
+    collate = PretrainCollate(kind, tokenizer, config, descriptors)
 
     rank0 = global_rank_from_env() == 0
     run_config = {
@@ -265,11 +340,13 @@ def pretrain(
         "pretrain": config.to_dict(),
     }
     net = _pretraining_model(
-        model, config, len(tokenizer), None if init_from is None else str(init_from), tokenizer
+        model, config, len(tokenizer), None if init_from is None else str(init_from), tokenizer, descriptors
     )
     check_tokenizer(tokenizer, net.config, "pretraining")
     if rank0:
         prepare_run_dir(out, run_config, resume=resume, overwrite=overwrite)
+        if descriptors is not None:
+            descriptors.save(out / DESCRIPTOR_TARGETS_FILE)
     net.train()
     stream = StreamingBatches(
         corpus_obj.open_rows,
@@ -291,7 +368,7 @@ def pretrain(
         groups = causal_parameter_groups(net, train.lr, train.weight_decay)
     else:
         groups = parameter_groups(net, train.lr, None, 1.0, train.weight_decay)
-    parts = () if causal else ("mlm_loss", "amount_loss", "contrastive_loss")
+    parts = () if causal else ("mlm_loss", "amount_loss", "contrastive_loss", "descriptor_loss")
     module = TaskModule(net, ModelLoss(parts), train, groups)
     result = fit(module, train_loader, val_loader, train, out, resume=resume)
     if not result.is_global_zero:
@@ -307,12 +384,21 @@ def pretrain(
         corpus=corpus,
         max_length=config.max_length,
         source=None if init_from is None else str(init_from),
+        **({"descriptor_targets": DESCRIPTOR_TARGETS_FILE} if descriptors is not None else {}),
         **(
             {"grammar": "formula_text" if kind == "composition" else None, "conditions": conditions}
             if causal
             else {}
         ),
     )
+    descriptor_record = None
+    if descriptors is not None:
+        descriptor_record = {
+            "file": DESCRIPTOR_TARGETS_FILE,
+            "descriptors": len(descriptors.names),
+            "fit_rows": descriptors.fit_rows,
+            "fit_on": "the held-out head rows (val_rows)",
+        }
     metrics = {
         "run": "pretrain",
         "objectives": list(config.objectives),
@@ -330,6 +416,7 @@ def pretrain(
         "global_step": result.global_step,
         "rows_seen": result.global_step * train.batch_size * result.world_size,
         "skipped_rows": collate.skipped,
+        **({"descriptor_targets": descriptor_record} if descriptors is not None else {}),
         "total_params": int(sum(p.numel() for p in net.parameters())),
         "train_seconds": result.train_seconds,
         "peak_rss_mb": result.peak_rss_mb,

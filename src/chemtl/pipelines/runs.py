@@ -47,6 +47,7 @@ RUN_FILES = (
     "fewshot_head.safetensors",
     "text_tokenizer.json",  # a describer's decoder vocabulary
     "generation_config.json",
+    "descriptor_targets.json",  # the descriptors pretraining objective's standardisation
 )
 RUN_DIRS = ("checkpoints", "logs", "prompt_adapter")
 

@@ -33,7 +33,7 @@ HEADS = ("pooled", "elementwise")
 # ``TrainConfig.features``: molecule features beside the pooled embedding (``chemtl.data.features``).
 FEATURES = ("none", "morgan", "rdkit")
 OPTIMIZERS = ("adamw-fused", "adamw")
-OBJECTIVES = ("mlm", "contrastive", "causal")
+OBJECTIVES = ("mlm", "contrastive", "descriptors", "causal")
 MASKINGS = ("random", "element-group", "span")
 # Training-batch augmentation (``DataConfig.augment``): "auto" is "jitter" for compositions and
 # "random-smiles" for SMILES and SELFIES (randomised through SMILES).
@@ -378,8 +378,12 @@ class DataConfig(_JsonConfig):
 class PretrainConfig(_JsonConfig):
     """What a pretraining run optimises.
 
-    ``objectives``: ``("mlm",)``, ``("contrastive",)`` or both (losses summed, the contrastive one
-    weighted by ``contrastive_weight``). ``mask``: ``random`` tokens, whole ``element-group``s
+    ``objectives``: any of ``mlm``, ``contrastive`` and ``descriptors`` (losses summed, the
+    contrastive one weighted by ``contrastive_weight``, the descriptor one by
+    ``descriptor_weight``). ``descriptors`` (SMILES/SELFIES): multi-task regression on RDKit
+    descriptors (``chemtl.data.features.PRETRAIN_DESCRIPTORS``) computed for each batch, label
+    free (ChemBERTa-2's MTR), standardised with statistics fitted once on the held-out head rows;
+    alone it is pure multi-task regression. ``mask``: ``random`` tokens, whole ``element-group``s
     (compositions) or ``span``s (SMILES). ``val_rows`` rows at the head of the corpus are held out
     for the validation loss; the rest stream through training.
 
@@ -394,6 +398,7 @@ class PretrainConfig(_JsonConfig):
     mask: str = "random"
     mask_prob: float = 0.15
     contrastive_weight: float = 1.0
+    descriptor_weight: float = 1.0
     temperature: float = 0.1
     max_length: int = 128
     val_rows: int = 1000
@@ -401,7 +406,7 @@ class PretrainConfig(_JsonConfig):
     bins: int = 4
     condition_repeat: int = 1
     _tuple_fields = ("objectives", "conditions")
-    _legacy = {"condition_repeat": 1}
+    _legacy = {"condition_repeat": 1, "descriptor_weight": 1.0}
 
     def __post_init__(self) -> None:
         if isinstance(self.objectives, str):
@@ -409,7 +414,7 @@ class PretrainConfig(_JsonConfig):
         objectives = tuple(self.objectives)
         object.__setattr__(self, "objectives", objectives)
         if not objectives:
-            raise ConfigError("objectives must name at least one of mlm, contrastive")
+            raise ConfigError("objectives must name at least one of mlm, contrastive, descriptors")
         for o in objectives:
             _check_choice("objective", o, OBJECTIVES)
         if len(set(objectives)) != len(objectives):
@@ -438,6 +443,12 @@ class PretrainConfig(_JsonConfig):
         if not 0 < self.mask_prob < 1:
             raise ConfigError(f"mask_prob must be in (0, 1), got {self.mask_prob!r}")
         _check_positive("contrastive_weight", self.contrastive_weight)
+        _check_positive("descriptor_weight", self.descriptor_weight)
+        if self.descriptor_weight != 1.0 and "descriptors" not in objectives:
+            raise ConfigError(
+                f"descriptor_weight {self.descriptor_weight!r} needs the descriptors objective "
+                "(--objective ...,descriptors)"
+            )
         _check_positive("temperature", self.temperature)
         if not isinstance(self.max_length, int) or self.max_length < 4:
             raise ConfigError(f"max_length must be an integer >= 4, got {self.max_length!r}")

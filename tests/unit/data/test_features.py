@@ -75,3 +75,75 @@ def test_scaling_is_numpy_mean_and_std_of_the_rows_it_is_fitted_on():
     far = s.transform(np.array([[s.mean[0] + 1e9 * s.std[0], s.mean[1] - 1e9 * s.std[1], 5.0, np.nan]]))
     assert far.tolist() == [[SCALED_CLIP, -SCALED_CLIP, 0.0, 0.0]] and SCALED_CLIP == 6.0
     assert FeatureScaling.identity(3).transform(np.array([[0.0, 1.0, np.nan]])).tolist() == [[0.0, 1.0, 0.0]]
+
+
+ASPIRIN = "CC(=O)Oc1ccccc1C(=O)O"
+
+
+def test_the_pretraining_descriptor_set_of_three_molecules():
+    from rdkit import Chem
+    from rdkit.Chem import Descriptors
+
+    from chemtl.data.features import PRETRAIN_DESCRIPTORS
+
+    assert len(PRETRAIN_DESCRIPTORS) == 178 and len(set(PRETRAIN_DESCRIPTORS)) == 178
+    # RDKit's own order, without the costly ones
+    order = rdkit_descriptor_names()
+    assert [order.index(n) for n in PRETRAIN_DESCRIPTORS] == sorted(
+        order.index(n) for n in PRETRAIN_DESCRIPTORS
+    )
+    for costly in (
+        "qed",
+        "BertzCT",
+        "SPS",
+        "Ipc",
+        "AvgIpc",
+        "MaxEStateIndex",
+        "BCUT2D_MWHI",
+        "FpDensityMorgan2",
+    ):
+        assert costly not in PRETRAIN_DESCRIPTORS
+    x = rdkit_descriptor_matrix(["CCO", "c1ccccc1", ASPIRIN], PRETRAIN_DESCRIPTORS)
+    assert x.shape == (3, 178)
+    column = {n: x[:, PRETRAIN_DESCRIPTORS.index(n)].tolist() for n in PRETRAIN_DESCRIPTORS}
+    assert column["MolWt"] == [46.069, 78.11399999999999, 180.15899999999996]
+    assert column["TPSA"] == [20.23, 0.0, 63.60000000000001]
+    assert column["NumHDonors"] == [1.0, 0.0, 1.0]
+    assert column["NumHAcceptors"] == [1.0, 0.0, 3.0]
+    assert column["RingCount"] == [0.0, 1.0, 1.0]
+    assert column["fr_ester"] == [0.0, 0.0, 1.0]
+    # exactly what RDKit's CalcMolDescriptors gives, computed for the set's descriptors only
+    full = Descriptors.CalcMolDescriptors(Chem.MolFromSmiles(ASPIRIN))
+    assert x[2].tolist() == [full[n] for n in PRETRAIN_DESCRIPTORS]
+
+
+def test_descriptor_targets_are_standardised_with_the_rows_they_are_fitted_on(tmp_path):
+    from chemtl.data.features import DescriptorTargets
+
+    names = ["MolWt", "NumHDonors"]
+    # an unreadable row counts as missing: it does not enter the statistics
+    targets = DescriptorTargets.fit(["CCO", "c1ccccc1", "not a smiles"], names)
+    assert targets.names == ("MolWt", "NumHDonors") and targets.fit_rows == 3
+    assert targets.scaling.mean.tolist() == [62.091499999999996, 0.5]  # (46.069 + 78.114) / 2
+    assert targets.scaling.std.tolist() == [16.022499999999994, 0.5]
+    y = targets([ASPIRIN, "CCO"])
+    assert y.dtype == np.float32
+    # aspirin's MolWt is 7.4 stds above: clipped at SCALED_CLIP; ethanol's is 1 std below
+    assert y.tolist() == [[6.0, 1.0], [-1.0, 1.0]]
+    # a descriptor RDKit cannot compute stays missing (NaN), so the loss skips it
+    nan = DescriptorTargets(("MolWt",), FeatureScaling(np.array([np.inf]), np.array([1.0])), 1)
+    assert np.isnan(nan(["CCO"])).tolist() == [[True]]
+    with pytest.raises(ChemtlError, match="invalid SMILES 'C1CC'"):
+        targets(["C1CC"])
+    # saved as JSON and read back to the bit
+    targets.save(tmp_path / "t.json")
+    back = DescriptorTargets.load(tmp_path / "t.json")
+    assert back.names == targets.names and back.fit_rows == 3
+    assert np.array_equal(back.scaling.mean, targets.scaling.mean)
+    assert np.array_equal(back.scaling.std, targets.scaling.std)
+    (tmp_path / "bad.json").write_text('{"names": ["MolWt"]}')
+    with pytest.raises(ChemtlError) as info:
+        DescriptorTargets.load(tmp_path / "bad.json")
+    assert str(info.value) == (
+        f"{str(tmp_path / 'bad.json')!r}: not a descriptor-target file chemtl wrote (chemtl-descriptor-targets/1)"
+    )

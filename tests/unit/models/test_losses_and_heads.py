@@ -110,6 +110,35 @@ def test_pretraining_sums_masked_and_contrastive_losses(composition_batch):
     assert model.projection_head.out.weight.grad is not None
 
 
+def test_descriptor_regression_is_an_mse_over_the_present_targets(smiles_batch, tmp_path):
+    nan = float("nan")
+    # hand-computed: present (pred - target)^2 are 1, 4 and 0 -> mean 5/3; the NaN is skipped
+    pred = torch.tensor([[1.0, 2.0], [3.0, 4.0]])
+    labels = torch.tensor([[0.0, nan], [5.0, 4.0]])
+    assert property_loss(pred, labels, "regression").item() == pytest.approx(5 / 3, abs=1e-7)
+    torch.manual_seed(0)
+    config = ChemtlConfig.from_size("tiny", "smiles", 40, descriptor_dim=3, descriptor_loss_weight=0.5)
+    model = ChemtlForPretraining(config).eval()
+    targets = torch.tensor([[0.5, nan, -1.0], [nan, nan, nan], [2.0, 0.0, nan], [1.0, 1.0, 1.0]])
+    out = model(**smiles_batch, descriptor_labels=targets)
+    pred = out.descriptor_predictions
+    assert pred.shape == (4, 3) and out.mlm_loss is None and out.contrastive_loss is None
+    present = ~torch.isnan(targets)
+    by_hand = ((pred - targets)[present] ** 2).sum() / present.sum()
+    assert out.descriptor_loss.item() == pytest.approx(by_hand.item(), rel=1e-6)
+    assert out.loss.item() == pytest.approx(0.5 * by_hand.item(), rel=1e-6)
+    # the saved pretraining model loads as an encoder and as a property model: its heads are ignored
+    model.save_pretrained(tmp_path)
+    encoder = ChemtlForPropertyPrediction.from_pretrained(tmp_path, num_labels=1, use_safetensors=True)
+    assert not hasattr(encoder, "descriptor_head")
+    for name, weight in model.chemtl.state_dict().items():
+        assert torch.equal(encoder.chemtl.state_dict()[name], weight)
+    with pytest.raises(ValueError, match="descriptor_labels need a descriptor head"):
+        ChemtlForPretraining(ChemtlConfig.from_size("tiny", "smiles", 40))(
+            **smiles_batch, descriptor_labels=targets
+        )
+
+
 def test_property_prediction_regression_and_classification(composition_batch):
     torch.manual_seed(0)
     multi = ChemtlForPropertyPrediction(ChemtlConfig.from_size("tiny", "composition", num_labels=3))

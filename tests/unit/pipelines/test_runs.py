@@ -23,6 +23,17 @@ def test_a_field_added_later_resumes_at_the_value_old_runs_ran_with(tmp_path):
         )
 
 
+def test_a_pretraining_run_from_before_the_descriptors_objective_resumes_at_weight_1(tmp_path):
+    (tmp_path / "train_config.json").write_text(json.dumps(OLD))
+    prepare_run_dir(
+        tmp_path, {**OLD, "pretrain": {"bins": 6, "descriptor_weight": 1.0}}, resume=True, overwrite=False
+    )
+    with pytest.raises(RunDirError, match=r"option\(s\) pretrain\.descriptor_weight differ"):
+        prepare_run_dir(
+            tmp_path, {**OLD, "pretrain": {"bins": 6, "descriptor_weight": 2.0}}, resume=True, overwrite=False
+        )
+
+
 def test_a_changed_option_is_named_and_the_progress_bar_is_free(tmp_path):
     (tmp_path / "train_config.json").write_text(json.dumps(OLD))
     prepare_run_dir(

@@ -70,7 +70,7 @@ def test_round_trip_through_json(tmp_path):
         (lambda: ModelConfig(kind="dna"), "kind 'dna' is not one of composition, smiles, selfies"),
         (
             lambda: PretrainConfig(objectives="mlm,gan"),
-            "objective 'gan' is not one of mlm, contrastive, causal",
+            "objective 'gan' is not one of mlm, contrastive, descriptors, causal",
         ),
         (lambda: PretrainConfig(mask="blocks"), "mask 'blocks' is not one of random, element-group, span"),
         (lambda: TrainConfig(loss="huber"), "loss 'huber' is not one of mse, l1, robust-l1"),
@@ -94,6 +94,31 @@ def test_bad_values_are_one_line_errors(make, message):
 
 def test_objectives_from_a_comma_list():
     assert PretrainConfig(objectives="mlm,contrastive").objectives == ("mlm", "contrastive")
+
+
+def test_the_descriptors_objective_alone_or_summed():
+    assert PretrainConfig(objectives="descriptors").objectives == ("descriptors",)
+    both = PretrainConfig(objectives="mlm,descriptors", descriptor_weight=0.5)
+    assert (both.objectives, both.descriptor_weight) == (("mlm", "descriptors"), 0.5)
+    assert PretrainConfig.from_dict(both.to_dict()) == both
+    assert PretrainConfig._legacy["descriptor_weight"] == 1.0  # older runs resume at 1.0
+    for kwargs, message in [
+        (
+            {"objectives": "causal,descriptors"},
+            "objective causal trains a generator and cannot be combined: 'causal,descriptors'",
+        ),
+        (
+            {"descriptor_weight": 0.5},
+            "descriptor_weight 0.5 needs the descriptors objective (--objective ...,descriptors)",
+        ),
+        (
+            {"objectives": "descriptors", "descriptor_weight": 0},
+            "descriptor_weight must be a finite number > 0, got 0",
+        ),
+    ]:
+        with pytest.raises(ConfigError) as info:
+            PretrainConfig(**kwargs)
+        assert str(info.value) == message
 
 
 def test_unknown_field_in_json_is_refused():

@@ -149,8 +149,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = common.Parser(
         prog=f"chemtl benchmark {NAME}",
         description="Pretraining choices (masking, contrastive and descriptor objectives) at equal steps "
-        "and seed, "
-        "each fine-tuned on the same downstream split.",
+        "and seed, each fine-tuned on the same downstream split.",
     )
     common.add_common_args(p)
     p.add_argument(

@@ -240,7 +240,7 @@ def run_chemtl(
         NAME,
     )
     if done.reused:
-        log(f"    chemtl: reused finished run in {run_dir}")
+        log(f"    {chemtl_key(train_cfg.features)}: reused finished run in {run_dir}")
     return _chemtl_summary(done.metrics, done.stamp["wall_seconds"], reused=done.reused)
 
 

@@ -34,7 +34,7 @@ def bench():
 def test_quick_moleculeace_run_writes_result_and_reuses_runs(chemtl, tiny_smiles_model, tmp_path):
     results, docs, work = tmp_path / "results", tmp_path / "BENCHMARKS.md", tmp_path / "work"
     argv = (
-        "benchmark", "moleculeace", "--quick", "--model", tiny_smiles_model,
+        "benchmark", "moleculeace", "--quick", "--model", tiny_smiles_model, "--cliff-check", "on",
         "--results-dir", results, "--docs", docs, "--work-dir", work,
     )  # fmt: skip
     code, out, err = chemtl(*argv)
@@ -52,6 +52,12 @@ def test_quick_moleculeace_run_writes_result_and_reuses_runs(chemtl, tiny_smiles
     assert data["full_protocol"] is False and data["size_cap"] == 100 and data["rf_trees"] == 20
     info = data["sets"]["CHEMBL4616_EC50"]
     assert (info["rows"], info["rows_used"], info["cliff_molecules"]) == (682, 100, 59)
+    # the shipped cliff labels, recomputed on the whole set with chemtl.evaluate.cliffs
+    assert info["cliff_labels_differing"] == 0
+    assert (
+        "Cliff labels recomputed with chemtl.evaluate.cliffs on every set: 682 of 682 molecules agree "
+        "with the shipped cliff_mol column." in r["notes"]
+    )
     assert info["moleculeace_params"] == {
         "RF_ECFP": {"n_estimators": 20},  # MoleculeACE's 500, replaced by the quick run's --rf-trees
         "SVM_ECFP": {"C": 10, "epsilon": 0.1, "gamma": 0.01, "kernel": "rbf"},

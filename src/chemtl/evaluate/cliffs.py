@@ -8,9 +8,10 @@ least ``SIMILARITY`` (0.9):
 - ``tanimoto_similarity``: Tanimoto on ECFP4 bits (RDKit Morgan, radius 2, 1024 bits) of the
   molecules;
 - ``scaffold_similarity``: Tanimoto on the same bits of the molecules' generic graphs
-  (RDKit ``MakeScaffoldGeneric``: every heavy atom carbon, every bond single). MoleculeACE's code
-  applies it to the whole molecule, side chains included, not to its Murcko scaffold; this module
-  does the same (and, as MoleculeACE, falls back to the Murcko scaffold where RDKit fails);
+  (RDKit ``MakeScaffoldGeneric``: every heavy atom carbon, every bond single, isotope labels kept
+  as in the RDKit MoleculeACE used). MoleculeACE's code applies it to the whole molecule, side
+  chains included, not to its Murcko scaffold; this module does the same (and, as MoleculeACE,
+  falls back to the Murcko scaffold where RDKit fails);
 - ``levenshtein_similarity``: ``1 - d / max(len(a), len(b))`` with ``d`` the Levenshtein
   distance between the two SMILES strings as written (rapidfuzz, the library under MoleculeACE's
   python-Levenshtein).
@@ -59,15 +60,32 @@ def _generator():
     return rdFingerprintGenerator.GetMorganGenerator(radius=ECFP_RADIUS, fpSize=ECFP_BITS)
 
 
-def generic_graph(mol):
-    """MoleculeACE's "scaffold": ``MakeScaffoldGeneric`` of the whole molecule (Murcko scaffold
-    where that fails)."""
+ISOTOPE_PROP = "_chemtl_isotope"
+
+
+def generic_graph(mol, keep_isotopes: bool = True):
+    """MoleculeACE's "scaffold": ``MakeScaffoldGeneric`` of the whole molecule (its Murcko scaffold
+    where that fails). With ``keep_isotopes`` (the default) an atom keeps its isotope label, as the
+    RDKit that made MoleculeACE's labels did; current RDKit's ``MakeScaffoldGeneric`` resets it, and
+    five isotope-labelled molecules of the 30 sets would then count as cliffs that MoleculeACE's
+    files do not flag."""
+    from rdkit import Chem
     from rdkit.Chem.Scaffolds.MurckoScaffold import GetScaffoldForMol, MakeScaffoldGeneric
 
+    if keep_isotopes:
+        mol = Chem.Mol(mol)
+        for atom in mol.GetAtoms():
+            if atom.GetIsotope():
+                atom.SetIntProp(ISOTOPE_PROP, atom.GetIsotope())
     try:
-        return MakeScaffoldGeneric(mol)
+        generic = MakeScaffoldGeneric(mol)
     except Exception:  # RDKit raises several kinds here; MoleculeACE catches them all the same
         return GetScaffoldForMol(mol)
+    if keep_isotopes:
+        for atom in generic.GetAtoms():
+            if atom.HasProp(ISOTOPE_PROP):
+                atom.SetIsotope(atom.GetIntProp(ISOTOPE_PROP))
+    return generic
 
 
 def _fingerprints(smiles: Sequence[str], scaffold: bool) -> list:

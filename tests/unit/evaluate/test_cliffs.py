@@ -116,7 +116,7 @@ def test_isotope_labels_survive_the_generic_graph():
 
 def test_cliff_molecules_reproduce_the_shipped_column_of_a_registered_set():
     """MoleculeACE labelled cliffs on the whole set (train and test together) from ``exp_mean [nM]``.
-    On CHEMBL2835_Ki (615 molecules) every label agrees; so it does on all 30 sets (48,688
+    On CHEMBL2835_Ki (615 molecules) every label agrees; so it does on all 30 sets (48,714
     molecules, measured with RDKit 2026.09; resetting isotope labels in the generic graph, as
     current RDKit does, would flag five isotope-labelled molecules more)."""
     from chemtl.data import load_dataset

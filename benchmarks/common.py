@@ -53,6 +53,7 @@ ORDER = (
     "matbench_expt_gap",
     "learning_curve",
     "molecules",
+    "moleculeace",
     "pretraining_ablation",
     "fewshot",
     "adaptation",

@@ -1,0 +1,128 @@
+"""`chemtl benchmark moleculeace`: the quick smoke run end to end (chemtl, RF-ECFP, SVM-ECFP on one
+set's shipped split, cliff RMSE), reuse of finished runs, MoleculeACE's own hyperparameters, the
+published table, and one-line errors for bad flags."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from chemtl.cli import main as cli_main
+from chemtl.cli.benchmark import benchmarks_dir, load_benchmark
+
+
+@pytest.fixture
+def chemtl(capsys):
+    """`chemtl ARGS` in this process -> (status, out, err)."""
+
+    def run(*argv) -> tuple[int, str, str]:
+        code = cli_main.main([str(a) for a in argv])
+        out, err = capsys.readouterr()
+        return code, out, err
+
+    return run
+
+
+@pytest.fixture(scope="module")
+def bench():
+    return load_benchmark("moleculeace", benchmarks_dir())
+
+
+def test_quick_moleculeace_run_writes_result_and_reuses_runs(chemtl, tiny_smiles_model, tmp_path):
+    results, docs, work = tmp_path / "results", tmp_path / "BENCHMARKS.md", tmp_path / "work"
+    argv = (
+        "benchmark", "moleculeace", "--quick", "--model", tiny_smiles_model, "--cliff-check", "on",
+        "--results-dir", results, "--docs", docs, "--work-dir", work,
+    )  # fmt: skip
+    code, out, err = chemtl(*argv)
+    assert code == 0, err
+    result_path = results / "moleculeace.quick.json"
+    assert out.splitlines() == [f"result: {result_path}", f"docs: {docs}"]
+
+    r = json.loads(result_path.read_text())
+    for key in ("benchmark", "quick", "title", "measured", "split", "seed", "targets", "tables", "references",
+                "notes", "data", "wall_seconds", "machine", "versions", "git_commit", "peer_versions"):  # fmt: skip
+        assert key in r, key
+    assert r["benchmark"] == "moleculeace" and r["quick"] is True and r["seed"] == [0]
+    assert r["peer_versions"]["MoleculeACE"] == "3.0.0"
+    data = r["data"]
+    assert data["full_protocol"] is False and data["size_cap"] == 100 and data["rf_trees"] == 20
+    info = data["sets"]["CHEMBL4616_EC50"]
+    assert (info["rows"], info["rows_used"], info["cliff_molecules"]) == (682, 100, 59)
+    # the shipped cliff labels, recomputed on the whole set with chemtl.evaluate.cliffs
+    assert info["cliff_labels_differing"] == 0
+    assert (
+        "Cliff labels recomputed with chemtl.evaluate.cliffs on every set: 682 of 682 molecules agree "
+        "with the shipped cliff_mol column." in r["notes"]
+    )
+    assert info["moleculeace_params"] == {
+        "RF_ECFP": {"n_estimators": 20},  # MoleculeACE's 500, replaced by the quick run's --rf-trees
+        "SVM_ECFP": {"C": 10, "epsilon": 0.1, "gamma": 0.01, "kernel": "rbf"},
+    }
+    [run] = data["runs"]
+    # the shipped train/test sides; chemtl's validation rows are 10% of the training rows
+    assert run["sizes"] == {"train": 75, "val": 8, "test": 17} and run["test_cliffs"] == 11
+    assert list(run["methods"]) == ["chemtl", "rf", "svm"]
+    c, rf, svm = (run["methods"][m] for m in ("chemtl", "rf", "svm"))
+    assert (c["n_train"], c["n_val"], c["n_test"], c["epochs_run"], c["reused"]) == (75, 8, 17, 2, False)
+    assert c["rmse"] > 0 and c["cliff_rmse"] > 0
+    assert (rf["n_train"], rf["n_test"], svm["n_train"], svm["n_test"]) == (83, 17, 83, 17)
+    # fixed rows, seeded forest, deterministic SVR: the same numbers every run
+    assert round(rf["rmse"], 6) == 0.650457 and round(rf["cliff_rmse"], 6) == 0.700848
+    assert round(svm["rmse"], 6) == 0.702122 and round(svm["cliff_rmse"], 6) == 0.705641
+    assert data["means"]["rf"] == data["summary"]["CHEMBL4616_EC50"]["rf"]
+    assert data["published_means_same_sets"]["svm"] == {"rmse": 0.635267778, "cliff_rmse": 0.692430037}
+    assert [t["pass"] for t in r["targets"]] == [None, None]  # a smoke run claims no target
+    assert r["targets"][0]["target"] == 0.6505 and r["targets"][1]["target"] == 0.7021
+    assert r["tables"][1]["rows"][0][:2] == ["CHEMBL4616_EC50", "75/8/17"]
+    page = docs.read_text()
+    assert (
+        "## moleculeace (30 ChEMBL activity sets" in page and "(quick smoke run: not the benchmark)" in page
+    )
+
+    # the same command again reuses every run, even from a moved work directory
+    moved = tmp_path / "moved-work"
+    work.rename(moved)
+    code, _, err = chemtl(*argv[:-1], moved)
+    assert code == 0, err
+    again = json.loads(result_path.read_text())["data"]["runs"][0]["methods"]
+    assert all(again[m]["reused"] is True for m in ("chemtl", "rf", "svm"))
+    assert [again[m]["rmse"] for m in ("chemtl", "rf", "svm")] == [c["rmse"], rf["rmse"], svm["rmse"]]
+    assert Path(moved / "CHEMBL4616_EC50" / "seed0_cap100" / "split.json").is_file()
+
+
+def test_bad_sets_are_one_line_errors(chemtl, tmp_path):
+    common = ("--quick", "--model", "none", "--results-dir", tmp_path, "--docs", tmp_path / "B.md")
+    code, _, err = chemtl("benchmark", "moleculeace", "--datasets", "CHEMBL1_Ki", *common)
+    assert code == 2
+    assert err.strip() == (
+        "error: --datasets 'CHEMBL1_Ki': not a MoleculeACE set (chemtl datasets list --family moleculeace)"
+    )
+    code, _, err = chemtl("benchmark", "moleculeace", "--datasets", "chembl204_ki,CHEMBL204_Ki", *common)
+    assert code == 2 and err.strip() == "error: --datasets 'CHEMBL204_Ki': given twice"
+
+
+def test_set_names_take_any_case_and_prefix(bench):
+    assert bench.parse_sets("moleculeace_chembl204_ki, CHEMBL2835_Ki") == ["CHEMBL204_Ki", "CHEMBL2835_Ki"]
+    assert len(bench.all_sets()) == 30 and set(bench.all_sets()) == set(bench.PUBLISHED)
+
+
+def test_published_table_gives_the_published_means(bench):
+    table = np.array(list(bench.PUBLISHED.values()))
+    rf_rmse, rf_cliff, svm_rmse, svm_cliff = table.mean(axis=0).round(3)
+    assert (rf_rmse, rf_cliff, svm_rmse, svm_cliff) == (0.700, 0.786, 0.671, 0.751)
+    means = {name: (rmse, cliff) for name, rmse, cliff in bench.PUBLISHED_MEANS}
+    assert means["RF-ECFP"] == (0.700, 0.786) and means["SVM-ECFP"] == (0.671, 0.751)
+
+
+def test_moleculeace_hyperparameters_come_from_its_package(bench):
+    assert bench.moleculeace_config("CHEMBL2835_Ki", "RF_ECFP") == {"n_estimators": 250}
+    assert bench.moleculeace_config("CHEMBL2835_Ki", "SVM_ECFP") == {
+        "C": 10000,
+        "epsilon": 0.1,
+        "gamma": 0.01,
+        "kernel": "rbf",
+    }

@@ -15,7 +15,8 @@ A result payload is a dict with, besides the raw numbers under ``data``:
 
 ``write_result`` adds wall time, machine, versions, git commit, command line and time stamps and
 writes ``results/NAME.json`` atomically (``NAME.quick.json`` for a ``--quick`` smoke run, so a smoke
-run never replaces a real result). ``render_markdown`` rebuilds ``docs/BENCHMARKS.md`` from every
+run never replaces a real result; ``NAME.partial.json``, left off the page, for a piece of a long
+protocol, a payload whose ``data.full_protocol`` is false). ``render_markdown`` rebuilds ``docs/BENCHMARKS.md`` from every
 result file in the results directory.
 
 Paths: ``--results-dir`` / ``$CHEMTL_BENCH_RESULTS`` (default ``benchmarks/results``) and
@@ -308,8 +309,14 @@ def std_label() -> str:
 # writing
 
 
-def result_file(name: str, quick: bool, directory: str | os.PathLike | None = None) -> Path:
-    return results_dir(directory) / f"{name}{'.quick' if quick else ''}.json"
+def result_file(
+    name: str, quick: bool, directory: str | os.PathLike | None = None, partial: bool = False
+) -> Path:
+    """``NAME.json``; ``NAME.quick.json`` for a smoke run; ``NAME.partial.json`` for a piece of a
+    long protocol (``data.full_protocol`` false), so running one dataset at a time never replaces
+    the published full result, and the page leaves it out."""
+    suffix = ".quick" if quick else ".partial" if partial else ""
+    return results_dir(directory) / f"{name}{suffix}.json"
 
 
 def write_result(
@@ -321,6 +328,7 @@ def write_result(
     quick: bool = False,
     directory: str | os.PathLike | None = None,
     argv: Sequence[str] | None = None,
+    partial: bool = False,
 ) -> Path:
     """Write ``results/NAME.json`` (atomically) with provenance added; return its path."""
     record = {
@@ -335,7 +343,7 @@ def write_result(
         "versions": versions(),
         "git_commit": git_commit(),
     }
-    path = result_file(name, quick, directory)
+    path = result_file(name, quick, directory, partial=partial)
     path.parent.mkdir(parents=True, exist_ok=True)
     _write_json(path, record)
     return path
@@ -478,6 +486,7 @@ def publish(
         quick=args.quick,
         directory=args.results_dir,
         argv=argv,
+        partial=not args.quick and (payload.get("data") or {}).get("full_protocol") is False,
     )
     return {"result": path, "docs": render_markdown(args.results_dir, args.docs)}
 
@@ -489,7 +498,11 @@ def print_paths(out: dict[str, Path]) -> None:
 def render_markdown(results: str | os.PathLike | None = None, docs: str | os.PathLike | None = None) -> Path:
     """Rebuild the benchmarks page from every ``*.json`` in the results directory; return its path."""
     rdir, out = results_dir(results), docs_path(docs)
-    files = sorted(rdir.glob("*.json"), key=_order_key) if rdir.is_dir() else []
+    files = (
+        sorted((p for p in rdir.glob("*.json") if not p.name.endswith(".partial.json")), key=_order_key)
+        if rdir.is_dir()
+        else []
+    )
     lines = [
         "# chemtl benchmarks",
         "",

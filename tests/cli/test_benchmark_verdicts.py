@@ -101,6 +101,29 @@ def test_publish_withholds_verdicts_of_a_quick_run(common, tmp_path):
     ]
 
 
+def test_publish_writes_a_piece_of_a_protocol_beside_the_full_result(common, tmp_path):
+    import argparse
+
+    results, docs = tmp_path / "r", tmp_path / "B.md"
+    args = argparse.Namespace(quick=False, results_dir=str(results), docs=str(docs))
+    full = {
+        "title": "full run",
+        "targets": [common.target("z", 1.0, 2.0, "<=", "s")],
+        "data": {"full_protocol": True},
+    }
+    piece = {
+        "title": "one dataset",
+        "targets": [common.target("w", 9.0, 2.0, "<=", "s")],
+        "data": {"full_protocol": False},
+    }
+    assert common.publish("t", full, args, [], 0.0, "now")["result"].name == "t.json"
+    out = common.publish("t", piece, args, [], 0.0, "now")
+    assert out["result"].name == "t.partial.json"
+    assert json.loads((results / "t.json").read_text())["title"] == "full run"  # not replaced
+    page = docs.read_text()
+    assert "full run" in page and "one dataset" not in page
+
+
 def test_leaderboard_note_is_computed_from_the_measured_numbers(matbench):
     assert matbench.LEADERBOARD_TOLERANCE_EV == 0.01
     note, ok = matbench.leaderboard_note(0.4468, 1.1435, True)

@@ -337,6 +337,9 @@ def test_pure_descriptor_regression_resumes_to_the_same_weights(
     assert cli_main(*common, "--out", killed, "--resume") == 0
     whole, resumed = (json.loads((d / "metrics.json").read_text()) for d in (tmp_path / "whole", killed))
     assert resumed["global_step"] == whole["global_step"] == 14
+    assert resumed["mask"] is None  # no masked-token objective: no masking to record
+    meta = json.loads((killed / "chemtl.json").read_text())
+    assert meta["objectives"] == ["descriptors"] and meta["mask"] is None
     assert resumed["val_loss"] == whole["val_loss"] and resumed["best_val_loss"] == whole["best_val_loss"]
     a, b = load_file(tmp_path / "whole" / "model.safetensors"), load_file(killed / "model.safetensors")
     assert a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)

@@ -380,7 +380,7 @@ def pretrain(
         kind=kind,
         task="causal" if causal else None,
         objectives=list(config.objectives),
-        mask=None if causal else config.mask,
+        mask=config.mask if "mlm" in config.objectives else None,
         corpus=corpus,
         max_length=config.max_length,
         source=None if init_from is None else str(init_from),
@@ -402,7 +402,7 @@ def pretrain(
     metrics = {
         "run": "pretrain",
         "objectives": list(config.objectives),
-        "mask": None if causal else config.mask,
+        "mask": config.mask if "mlm" in config.objectives else None,
         "corpus": corpus,
         "corpus_rows": corpus_obj.n_rows,
         **({"conditioned_rows": len(conditioned)} if causal else {}),

@@ -132,6 +132,13 @@ def build_parser() -> argparse.ArgumentParser:
         help=f"the chemtl model to fine-tune (default {DEFAULT_MODEL}); 'none' runs the peers only",
     )
     p.add_argument(
+        "--features",
+        choices=("none", "morgan", "rdkit"),
+        default="none",
+        help="chemtl's hybrid-head features beside the pooled embedding (default none): Morgan bits or "
+        "RDKit descriptors, as `chemtl finetune --features`",
+    )
+    p.add_argument(
         "--size-cap",
         type=int,
         default=None,
@@ -480,12 +487,18 @@ def main(argv: list[str] | None = None) -> dict[str, Path]:
             scheduler=args.scheduler,
             progress_bar=False,
             checkpoint_every_n_steps=1000,
+            features=args.features,
         )
 
     from chemtl.evaluate.baselines import morgan_features
 
     ran = {"chemtl": model is not None, "rf": True, "svm": True}
-    labels = {"chemtl": f"chemtl {Path(model).name if model else '-'} / full", **LABELS}
+    with_features = "" if args.features == "none" else f"+{args.features}"
+    labels = {
+        "chemtl": f"chemtl {Path(model).name if model else '-'} / full"
+        + ("" if args.features == "none" else f" + {args.features} features"),
+        **LABELS,
+    }
     runs: list[dict[str, Any]] = []
     set_info: dict[str, Any] = {}
     for name in sets:
@@ -546,7 +559,7 @@ def main(argv: list[str] | None = None) -> dict[str, Path]:
                     split_path,
                     cliff,
                     dataclasses.replace(train_cfg, seed=seed),
-                    base / f"chemtl-{Path(model).name}",
+                    base / f"chemtl-{Path(model).name}{with_features}",
                     args.fresh,
                     log,
                 )

@@ -94,6 +94,22 @@ def test_quick_moleculeace_run_writes_result_and_reuses_runs(chemtl, tiny_smiles
     assert Path(moved / "CHEMBL4616_EC50" / "seed0_cap100" / "split.json").is_file()
 
 
+def test_features_variant_trains_the_hybrid_head_in_its_own_run_dir(chemtl, tiny_smiles_model, tmp_path):
+    work = tmp_path / "work"
+    code, _, err = chemtl(
+        "benchmark", "moleculeace", "--quick", "--model", tiny_smiles_model, "--features", "morgan",
+        "--results-dir", tmp_path / "r", "--docs", tmp_path / "B.md", "--work-dir", work,
+    )  # fmt: skip
+    assert code == 0, err
+    r = json.loads((tmp_path / "r" / "moleculeace.quick.json").read_text())
+    assert r["data"]["methods"]["chemtl"]["label"] == (
+        f"chemtl {Path(tiny_smiles_model).name} / full + morgan features"
+    )
+    run_dir = work / "CHEMBL4616_EC50" / "seed0_cap100" / f"chemtl-{Path(tiny_smiles_model).name}+morgan"
+    metrics = json.loads((run_dir / "metrics.json").read_text())
+    assert (metrics["features"], metrics["n_features"], metrics["n_train"]) == ("morgan", 2048, 75)
+
+
 def test_bad_sets_are_one_line_errors(chemtl, tmp_path):
     common = ("--quick", "--model", "none", "--results-dir", tmp_path, "--docs", tmp_path / "B.md")
     code, _, err = chemtl("benchmark", "moleculeace", "--datasets", "CHEMBL1_Ki", *common)

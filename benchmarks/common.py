@@ -119,6 +119,51 @@ def finetune_pinned(
     return reuse_or_train(run_dir, key, train, fresh=fresh, stamp_name="bench_run.json")
 
 
+def smiles_model(option: str, default: str, notes: list[str], log: Callable[[str], None]):
+    """A molecule benchmark's ``--model``: ``(model, weights sha256)``, or ``(None, None)`` for
+    'none' (peers only) and for the default model where this checkout does not ship it (a note
+    says so). A missing model or one that does not read SMILES is a one-line error."""
+    from chemtl.errors import ChemtlError
+    from chemtl.evaluate.compare import model_fingerprint
+    from chemtl.pipelines.modeldir import load_model_dir
+    from chemtl.pretrained import resolve_model_dir, shipped_models
+
+    if option.strip().lower() == "none":
+        notes.append("chemtl runs skipped on request (--model none): peers only.")
+        return None, None
+    if option == default and default not in shipped_models():
+        log(f"note: {default} is not shipped in this checkout; chemtl is not run (peers only)")
+        notes.append(f"{default} is not shipped in this checkout, so chemtl was not run.")
+        return None, None
+    if not resolve_model_dir(option).is_dir():
+        raise ChemtlError(f"--model {option!r}: no shipped model of that name and no such directory")
+    kind = load_model_dir(resolve_model_dir(option)).kind
+    if kind != "smiles":
+        raise ChemtlError(f"--model {option!r} reads {kind} inputs; this benchmark needs a SMILES model")
+    return option, model_fingerprint(resolve_model_dir(option))
+
+
+def finetune_config(args: Any, **fields: Any):
+    """The ``TrainConfig`` of a benchmark's chemtl runs from its training flags (``--lr``,
+    ``--head-lr``, ``--lr-decay``, ``--batch-size``, ``--epochs``, ``--patience`` 0 = off,
+    ``--scheduler``), seed 0 (each run replaces it), no progress bar; ``fields`` on top."""
+    from chemtl.training.config import TrainConfig
+
+    return TrainConfig(
+        lr=args.lr,
+        head_lr=args.head_lr or None,
+        lr_decay=args.lr_decay,
+        batch_size=args.batch_size,
+        max_epochs=args.epochs,
+        patience=args.patience or None,
+        seed=0,
+        scheduler=args.scheduler,
+        progress_bar=False,
+        checkpoint_every_n_steps=1000,
+        **fields,
+    )
+
+
 def fold_subset(ds, split, train, test, fold: int, params: dict[str, Any]):
     """The rows ``train`` then ``test`` of ``ds`` as their own dataset, and a matbench ``Split``
     over it (training side first, no validation rows: finetune carves them), carrying ``split``'s

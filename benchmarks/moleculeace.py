@@ -444,7 +444,7 @@ def main(argv: list[str] | None = None) -> dict[str, Path]:
     from chemtl.data import load_dataset
     from chemtl.data.splits import save_split
     from chemtl.errors import ChemtlError
-    from chemtl.pretrained import resolve_model_dir, shipped_models
+    from chemtl.pretrained import resolve_model_dir
 
     if args.size_cap is not None and args.size_cap < 40:
         raise ChemtlError(f"--size-cap {args.size_cap}: use at least 40 rows")
@@ -454,41 +454,8 @@ def main(argv: list[str] | None = None) -> dict[str, Path]:
         raise ChemtlError(f"--rf-trees {args.rf_trees}: use at least 1")
 
     notes: list[str] = []
-    model: str | None = args.model
-    if model.strip().lower() == "none":
-        model = None
-        notes.append("chemtl runs skipped on request (--model none): peers only.")
-    elif model == DEFAULT_MODEL and DEFAULT_MODEL not in shipped_models():
-        log(f"note: {DEFAULT_MODEL} is not shipped in this checkout; chemtl is not run (peers only)")
-        notes.append(f"{DEFAULT_MODEL} is not shipped in this checkout, so chemtl was not run.")
-        model = None
-    elif not resolve_model_dir(model).is_dir():
-        raise ChemtlError(f"--model {model!r}: no shipped model of that name and no such directory")
-
-    model_sha256 = None
-    train_cfg = None
-    if model is not None:
-        from chemtl.evaluate.compare import model_fingerprint
-        from chemtl.pipelines.modeldir import load_model_dir
-        from chemtl.training.config import TrainConfig
-
-        kind = load_model_dir(resolve_model_dir(model)).kind
-        if kind != "smiles":
-            raise ChemtlError(f"--model {model!r} reads {kind} inputs; this benchmark needs a SMILES model")
-        model_sha256 = model_fingerprint(resolve_model_dir(model))
-        train_cfg = TrainConfig(
-            lr=args.lr,
-            head_lr=args.head_lr or None,
-            lr_decay=args.lr_decay,
-            batch_size=args.batch_size,
-            max_epochs=args.epochs,
-            patience=args.patience or None,
-            seed=0,
-            scheduler=args.scheduler,
-            progress_bar=False,
-            checkpoint_every_n_steps=1000,
-            features=args.features,
-        )
+    model, model_sha256 = common.smiles_model(args.model, DEFAULT_MODEL, notes, log)
+    train_cfg = None if model is None else common.finetune_config(args, features=args.features)
 
     from chemtl.evaluate.baselines import morgan_features
 

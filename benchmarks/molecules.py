@@ -571,7 +571,7 @@ def main(argv: list[str] | None = None) -> dict[str, Path]:
     from chemtl.data import load_dataset
     from chemtl.data.splits import save_split
     from chemtl.errors import ChemtlError
-    from chemtl.pretrained import resolve_model_dir, shipped_models
+    from chemtl.pretrained import resolve_model_dir
 
     if args.size_cap is not None and args.size_cap < 20:
         raise ChemtlError(f"--size-cap {args.size_cap}: use at least 20 rows")
@@ -583,26 +583,7 @@ def main(argv: list[str] | None = None) -> dict[str, Path]:
         )
 
     notes: list[str] = []
-    model: str | None = args.model
-    if model.strip().lower() == "none":
-        model = None
-        notes.append("chemtl runs skipped on request (--model none): peers only.")
-    elif model == DEFAULT_MODEL and DEFAULT_MODEL not in shipped_models():
-        log(f"note: {DEFAULT_MODEL} is not shipped in this checkout; chemtl is not run (peers only)")
-        notes.append(f"{DEFAULT_MODEL} is not shipped in this checkout, so chemtl was not run.")
-        model = None
-    elif not resolve_model_dir(model).is_dir():
-        raise ChemtlError(f"--model {model!r}: no shipped model of that name and no such directory")
-
-    model_sha256 = None
-    if model is not None:
-        from chemtl.evaluate.compare import model_fingerprint
-        from chemtl.pipelines.modeldir import load_model_dir
-
-        kind = load_model_dir(resolve_model_dir(model)).kind
-        if kind != "smiles":
-            raise ChemtlError(f"--model {model!r} reads {kind} inputs; this benchmark needs a SMILES model")
-        model_sha256 = model_fingerprint(resolve_model_dir(model))
+    model, model_sha256 = common.smiles_model(args.model, DEFAULT_MODEL, notes, log)
 
     exe, why = find_chemprop(args.chemprop)
     version = chemprop_version(exe) if exe else None
@@ -612,22 +593,7 @@ def main(argv: list[str] | None = None) -> dict[str, Path]:
         log(f"note: {why}; the Chemprop peer is not run")
         notes.append(f"Chemprop not run: {why}.")
 
-    train_cfg = None
-    if model is not None:
-        from chemtl.training.config import TrainConfig
-
-        train_cfg = TrainConfig(
-            lr=args.lr,
-            head_lr=args.head_lr or None,
-            lr_decay=args.lr_decay,
-            batch_size=args.batch_size,
-            max_epochs=args.epochs,
-            patience=args.patience or None,
-            seed=0,
-            scheduler=args.scheduler,
-            progress_bar=False,
-            checkpoint_every_n_steps=1000,
-        )
+    train_cfg = None if model is None else common.finetune_config(args)
 
     chemtl_keys = [chemtl_key(f) for f in variants]
     methods = [*chemtl_keys, "chemprop", "rf"]

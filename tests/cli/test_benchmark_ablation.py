@@ -8,8 +8,6 @@ import math
 
 import pytest
 
-from chemtl.cli import main as cli_main
-
 VARIANTS = [
     "comp-random",
     "comp-element-group",
@@ -21,18 +19,6 @@ VARIANTS = [
     "smiles-descriptors",
 ]
 DEFAULT = [v for v in VARIANTS if v != "smiles-contrastive"]
-
-
-@pytest.fixture
-def chemtl(capsys):
-    """`chemtl ARGS` in this process -> (status, out, err)."""
-
-    def run(*argv) -> tuple[int, str, str]:
-        code = cli_main.main([str(a) for a in argv])
-        out, err = capsys.readouterr()
-        return code, out, err
-
-    return run
 
 
 def test_quick_ablation_writes_result_and_docs(chemtl, tmp_path):

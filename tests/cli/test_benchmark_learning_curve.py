@@ -7,20 +7,6 @@ from pathlib import Path
 
 import pytest
 
-from chemtl.cli import main as cli_main
-
-
-@pytest.fixture
-def chemtl(capsys):
-    """`chemtl ARGS` in this process -> (status, out, err)."""
-
-    def run(*argv) -> tuple[int, str, str]:
-        code = cli_main.main([str(a) for a in argv])
-        out, err = capsys.readouterr()
-        return code, out, err
-
-    return run
-
 
 def _tiny_model(d: Path, seed: int, size: str = "tiny") -> Path:
     """A random-weight composition encoder saved as a chemtl model directory."""

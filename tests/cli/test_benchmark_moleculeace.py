@@ -10,20 +10,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from chemtl.cli import main as cli_main
 from chemtl.cli.benchmark import benchmarks_dir, load_benchmark
-
-
-@pytest.fixture
-def chemtl(capsys):
-    """`chemtl ARGS` in this process -> (status, out, err)."""
-
-    def run(*argv) -> tuple[int, str, str]:
-        code = cli_main.main([str(a) for a in argv])
-        out, err = capsys.readouterr()
-        return code, out, err
-
-    return run
 
 
 @pytest.fixture(scope="module")

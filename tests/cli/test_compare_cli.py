@@ -10,7 +10,6 @@ import shlex
 import pytest
 
 from chemtl.cli import compare as compare_cli
-from chemtl.cli import main as cli_main
 from chemtl.errors import ChemtlError
 
 
@@ -18,18 +17,6 @@ def parse(*argv: str) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="chemtl")
     compare_cli.register(parser.add_subparsers())
     return parser.parse_args(["compare", *argv])
-
-
-@pytest.fixture
-def chemtl(capsys):
-    """`chemtl ARGS` in this process -> (status, out, err)."""
-
-    def run(*argv) -> tuple[int, str, str]:
-        code = cli_main.main([str(a) for a in argv])
-        out, err = capsys.readouterr()
-        return code, out, err
-
-    return run
 
 
 def test_flags_build_the_config():

@@ -54,6 +54,7 @@ ORDER = (
     "matbench_expt_gap",
     "learning_curve",
     "molecules",
+    "molecule_recipe",
     "moleculeace",
     "pretraining_ablation",
     "fewshot",
@@ -68,6 +69,51 @@ VERDICT = {True: "PASS", False: "MISS", None: "NOT MEASURED"}
 
 # ----------------------------------------------------------------------------------------------
 # paths and flags
+
+
+def finetune_key(model_sha256: str, dataset: str, sub_ds, data, rows: Any, train_cfg, strategy) -> str:
+    """The key ``finetune_pinned`` stamps a run with (``chemtl.evaluate.compare.run_hash``): the
+    weights hash, the dataset and its sha256, ``rows``, the data config without the split file's
+    path, the training and strategy configs."""
+    from chemtl.evaluate.compare import run_hash
+
+    return run_hash(
+        model_sha256=model_sha256,
+        dataset=dataset,
+        dataset_sha256=sub_ds.info.get("sha256"),
+        rows=rows,
+        data={**data.key_dict(), "split_file": None},
+        train=train_cfg,
+        strategy=strategy,
+    )
+
+
+def finished_run(run_dir: Path, key: str, stamp_name: str = "bench_run.json") -> bool:
+    """Whether ``run_dir`` holds a finished run stamped with ``key`` (one ``finetune_pinned`` would
+    reuse without training): its stamp says done with that hash and its metrics.json is there."""
+    from chemtl.evaluate.compare import read_json
+
+    stamp = read_json(Path(run_dir) / stamp_name) or {}
+    return (
+        stamp.get("hash") == key
+        and stamp.get("status") == "done"
+        and (Path(run_dir) / "metrics.json").is_file()
+    )
+
+
+def choose_per_slot(baseline: float, values: dict[str, float], slots: dict[str, str]) -> dict[str, str]:
+    """The recipe rule of the ablation benchmarks: per slot (``slots``: ingredient -> slot, in
+    order), the ingredient with the lowest validation number among those strictly below
+    ``baseline``'s (ties: the first in ``slots`` order); slots where none beats it are left out.
+    Returns slot -> ingredient."""
+    chosen: dict[str, str] = {}
+    for name, slot in slots.items():
+        v = values.get(name)
+        if v is None or not v < baseline:
+            continue
+        if slot not in chosen or v < values[chosen[slot]]:
+            chosen[slot] = name
+    return chosen
 
 
 def finetune_pinned(
@@ -88,18 +134,10 @@ def finetune_pinned(
     name), ``rows`` (hashes that pin the rows), the data config without the split file's path (so
     a moved work directory still reuses it), the training and strategy configs. An interrupted
     run resumes. Returns the ``reuse_or_train`` outcome; its stamp holds ``wall_seconds``."""
-    from chemtl.evaluate.compare import reuse_or_train, run_hash
+    from chemtl.evaluate.compare import reuse_or_train
     from chemtl.pipelines.finetune import finetune
 
-    key = run_hash(
-        model_sha256=model_sha256,
-        dataset=dataset,
-        dataset_sha256=sub_ds.info.get("sha256"),
-        rows=rows,
-        data={**data.key_dict(), "split_file": None},
-        train=train_cfg,
-        strategy=strategy,
-    )
+    key = finetune_key(model_sha256, dataset, sub_ds, data, rows, train_cfg, strategy)
 
     def train(resume: bool, overwrite: bool):
         start = time.perf_counter()

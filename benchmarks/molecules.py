@@ -78,6 +78,18 @@ def chemtl_key(features: str) -> str:
     return "chemtl" if features == "none" else f"chemtl+{features}"
 
 
+def chemtl_dir_name(model: str, features: str) -> str:
+    """The run directory of a chemtl variant under a (dataset, split, seed) directory:
+    ``chemtl-smiles-small``, ``chemtl-smiles-small+rdkit``, ..."""
+    return f"chemtl-{Path(model).name}" + ("" if features == "none" else f"+{features}")
+
+
+def chemtl_config(args, seed: int, features: str):
+    """The ``TrainConfig`` of a chemtl run of this benchmark: its training flags
+    (``common.finetune_config``; ``args.epochs`` already set), the run's seed, the variant's features."""
+    return dataclasses.replace(common.finetune_config(args), seed=seed, features=features)
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = common.Parser(
         prog="chemtl benchmark molecules",
@@ -216,16 +228,14 @@ def run_chemtl(
     run_dir: Path,
     fresh,
     log,
+    augment: str = "none",
 ):
     """One fine-tuning run, or the finished one in ``run_dir`` when its key matches (the weights
     hash of the model, the hashes of the rows, inputs and targets, the data, training and strategy
     configs; the split file's path is left out, so a moved work directory still reuses it); an
-    interrupted one resumes. Its test metrics and cost; its predictions stay in predictions.csv."""
-    from chemtl.evaluate.compare import strategy_config
-    from chemtl.training.config import DataConfig
-
-    strategy = strategy_config("full", None)
-    data = DataConfig(dataset=dataset, split_file=str(split_path), split=split.method)
+    interrupted one resumes. ``augment``: the data config's training-batch augmentation.
+    Its test metrics and cost; its predictions stay in predictions.csv."""
+    data, strategy = _chemtl_data(dataset, split, split_path, augment)
     done = common.finetune_pinned(
         model,
         model_sha256,
@@ -242,6 +252,26 @@ def run_chemtl(
     if done.reused:
         log(f"    {chemtl_key(train_cfg.features)}: reused finished run in {run_dir}")
     return _chemtl_summary(done.metrics, done.stamp["wall_seconds"], reused=done.reused)
+
+
+def _chemtl_data(dataset: str, split, split_path: Path, augment: str = "none"):
+    """The data and strategy configs of a chemtl run: the saved split file, strategy ``full``."""
+    from chemtl.evaluate.compare import strategy_config
+    from chemtl.training.config import DataConfig
+
+    data = DataConfig(dataset=dataset, split_file=str(split_path), split=split.method, augment=augment)
+    return data, strategy_config("full", None)
+
+
+def chemtl_run_key(
+    model_sha256: str, dataset: str, sub_ds, split, split_path: Path, train_cfg, augment: str = "none"
+) -> str:
+    """The key ``run_chemtl`` stamps its run with (``common.finetune_key``), without running it:
+    another benchmark checks with it whether a finished run of this one is its own."""
+    data, strategy = _chemtl_data(dataset, split, split_path, augment)
+    return common.finetune_key(
+        model_sha256, dataset, sub_ds, data, _data_record(sub_ds, split), train_cfg, strategy
+    )
 
 
 def _split_hash(split) -> str:
@@ -375,7 +405,7 @@ def run_chemprop(exe: str, version: str | None, sub_ds, split, seed: int, args, 
         stamp = json.loads(stamp_file.read_text())
         if _same_config(stamp, record):
             # the reused number is recomputed from the run's kept predictions
-            score = regression_metrics(targets[split.test], _chemprop_predictions(preds_path, sub_ds, split))
+            score = chemprop_kept_score(run_dir, sub_ds, split)
             log(f"    chemprop: reused finished run in {run_dir} (scored again from its predictions)")
             return {**stamp["summary"], **_scores(score), "reused": True}
     shutil.rmtree(run_dir, ignore_errors=True)
@@ -423,6 +453,21 @@ def run_chemprop(exe: str, version: str | None, sub_ds, split, seed: int, args, 
     }
     write_json(stamp_file, {"config": record, "summary": summary})
     return {**summary, "reused": False}
+
+
+def chemprop_kept_score(run_dir: Path, sub_ds, split) -> dict[str, Any]:
+    """The test metrics of a finished Chemprop run, recomputed from the predictions it kept."""
+    from chemtl.evaluate.metrics import regression_metrics
+
+    preds = _chemprop_predictions(run_dir / "test_preds.csv", sub_ds, split)
+    return regression_metrics(np.asarray(sub_ds.targets, dtype=np.float64)[split.test], preds)
+
+
+def same_rows(stamp: dict[str, Any], sub_ds, split) -> bool:
+    """Whether a peer run's stamp (Chemprop's or the RandomForest's ``bench_run.json``) was made on
+    these rows: its split, inputs and targets hashes are this split's."""
+    config = stamp.get("config") or {}
+    return all(config.get(k) == v for k, v in _data_record(sub_ds, split).items())
 
 
 def _chemprop_predictions(preds_path: Path, sub_ds, split) -> np.ndarray:
@@ -486,10 +531,9 @@ def run_rf(
     stamp_file = run_dir / "bench_run.json"
     if not fresh and stamp_file.is_file():
         stamp = json.loads(stamp_file.read_text())
-        kept = stamp.get("test_predictions")
-        if _same_config(stamp, record) and isinstance(kept, list) and len(kept) == len(split.test):
+        score = rf_kept_score(stamp, sub_ds, split) if _same_config(stamp, record) else None
+        if score is not None:
             # the reused number is recomputed from the run's kept predictions
-            score = regression_metrics(targets[split.test], np.asarray(kept, dtype=np.float64))
             log(f"    RF-Morgan: reused finished run in {run_dir} (scored again from its predictions)")
             return {**stamp["summary"], **_scores(score), "reused": True}
     start = time.perf_counter()
@@ -516,6 +560,18 @@ def run_rf(
         },
     )
     return {**summary, "reused": False}
+
+
+def rf_kept_score(stamp: dict[str, Any], sub_ds, split) -> dict[str, Any] | None:
+    """The test metrics of a finished RandomForest run, recomputed from the test predictions its
+    stamp kept; None when it kept none for these test rows."""
+    from chemtl.evaluate.metrics import regression_metrics
+
+    kept = stamp.get("test_predictions")
+    if not isinstance(kept, list) or len(kept) != len(split.test):
+        return None
+    targets = np.asarray(sub_ds.targets, dtype=np.float64)
+    return regression_metrics(targets[split.test], np.asarray(kept, dtype=np.float64))
 
 
 def _data_record(sub_ds, split) -> dict[str, str]:
@@ -645,7 +701,7 @@ def main(argv: list[str] | None = None) -> dict[str, Path]:
                 }
                 for features in variants if model is not None else ():
                     key = chemtl_key(features)
-                    cfg = dataclasses.replace(train_cfg, seed=seed, features=features)
+                    cfg = chemtl_config(args, seed, features)
                     out = run_chemtl(
                         model,
                         model_sha256,
@@ -654,8 +710,7 @@ def main(argv: list[str] | None = None) -> dict[str, Path]:
                         split,
                         split_path,
                         cfg,
-                        base
-                        / (f"chemtl-{Path(model).name}" + ("" if features == "none" else f"+{features}")),
+                        base / chemtl_dir_name(model, features),
                         args.fresh,
                         log,
                     )

@@ -155,14 +155,7 @@ def build_parser() -> argparse.ArgumentParser:
 def choose_recipe(baseline_val: float, ingredient_val: dict[str, float]) -> dict[str, str]:
     """Per slot, the ingredient with the lowest validation MAE among those below the baseline's
     (ties: the first in ``INGREDIENTS`` order); slots where none beats the baseline are left out."""
-    chosen: dict[str, str] = {}
-    for name, (slot, _, _) in INGREDIENTS.items():
-        v = ingredient_val.get(name)
-        if v is None or not v < baseline_val:
-            continue
-        if slot not in chosen or v < ingredient_val[chosen[slot]]:
-            chosen[slot] = name
-    return chosen
+    return common.choose_per_slot(baseline_val, ingredient_val, {n: v[0] for n, v in INGREDIENTS.items()})
 
 
 def combined_overrides(names: list[str]) -> dict[str, Any]:

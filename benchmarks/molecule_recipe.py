@@ -28,7 +28,7 @@ Writes ``results/molecule_recipe.json`` and regenerates ``docs/BENCHMARKS.md``. 
 when its key is unchanged and resumed when it was killed.
 
     chemtl benchmark molecule_recipe                                    # lipophilicity, scaffold, seed 0
-    chemtl benchmark molecule_recipe --only "+ l1"                      # one row (run the rest elsewhere)
+    chemtl benchmark molecule_recipe --only "+ l1"                      # one row: a piece (NAME.partial.json)
     chemtl benchmark molecule_recipe --quick --model DIR                # smoke: 60 rows, 1 epoch, no verdicts
 """
 
@@ -98,7 +98,7 @@ def build_parser() -> argparse.ArgumentParser:
         default=None,
         metavar="ROWS",
         help="train only these rows, e.g. 'baseline,+ l1' (to split a run over processes; the others "
-        "are collected where finished); nothing is published",
+        "are collected where finished): a piece, written to NAME.partial.json, nothing chosen",
     )
     p.add_argument("--work-dir", default=None, metavar="DIR", help=f"default build/benchmarks/{NAME}[-quick]")
     p.add_argument(
@@ -280,9 +280,34 @@ def main(argv: list[str] | None = None) -> dict[str, Path]:
         picked = list(chosen.values())
         log(f"recipe (chosen on validation RMSE): {', '.join(picked) or 'the baseline itself'}")
         run("recipe", combined_overrides(picked), " + ".join(picked) or "= baseline (nothing beat it on val)")
-    if only is not None:
-        log("--only: partial run, nothing published")
-        return {}
+    title = f"Molecule fine-tuning recipe ({args.dataset}, {args.split} split, seed {args.seed})"
+    split_text = (
+        f"the molecules benchmark's {args.split} split ({split.method}"
+        f"{', balanced' if split.params.get('balanced') else ''}), frac {molecules.FRAC}, seed {args.seed}: "
+        f"train/val/test {sizes['train']}/{sizes['val']}/{sizes['test']}, rows sha256 {split_sha[:12]}"
+        + (f"; dataset capped at {args.size_cap} rows" if args.size_cap else "")
+    )
+    if only is not None:  # a piece of the run: NAME.partial.json, left off the page
+        log(
+            "--only: a piece of the run (molecule_recipe.partial.json); the full command collects and chooses"
+        )
+        piece = [
+            [label, out["what"], round(out["val_rmse"], 4), round(out["rmse"], 4),
+             f"{out['best_epoch']}/{out['epochs_run']}", round(out["wall_seconds"]), "reused" if out["reused"] else "trained"]
+            for label, out in runs.items()
+        ]  # fmt: skip
+        payload = {
+            "title": title + ", a piece (--only)",
+            "measured": f"The rows {', '.join(only)} of the molecule recipe ablation, and those finished before.",
+            "split": split_text,
+            "seed": args.seed,
+            "targets": [],
+            "tables": [{"title": "Rows run so far", "rows": piece,
+                        "columns": ["row", "what changes", "val RMSE", "test RMSE", "best/epochs", "wall s", "run"]}],
+            "notes": ["A piece of the run (--only): nothing is chosen or judged; the full command reuses these rows."],
+            "data": {"full_protocol": False, "only": only, "baseline": baseline_source, "runs": runs, "work_dir": str(work)},
+        }  # fmt: skip
+        return common.publish(NAME, payload, args, argv, started, started_iso)
     if not complete or "recipe" not in runs:
         raise ChemtlError("the baseline or an ingredient row did not run")
 
@@ -348,13 +373,11 @@ def main(argv: list[str] | None = None) -> dict[str, Path]:
         one[0].upper() + one[1:] + ".",
     ]  # fmt: skip
     payload = {
-        "title": f"Molecule fine-tuning recipe ({args.dataset}, {args.split} split, seed {args.seed})",
+        "title": title,
         "measured": f"Test and validation RMSE ({units}) of {Path(model).name} fine-tuned (full, hybrid head on RDKit "
         f"descriptors) on {args.dataset}: the molecules benchmark's run, each ingredient alone on it, then the "
         "combination chosen on validation rows; Chemprop and RF-Morgan of the same rows beside.",
-        "split": f"the molecules benchmark's {args.split} split ({split.method}{', balanced' if split.params.get('balanced') else ''}), "
-        f"frac {molecules.FRAC}, seed {args.seed}: train/val/test {sizes['train']}/{sizes['val']}/{sizes['test']}, "
-        f"rows sha256 {split_sha[:12]}" + (f"; dataset capped at {args.size_cap} rows" if args.size_cap else ""),
+        "split": split_text,
         "seed": args.seed,
         "targets": targets,
         "tables": [{
@@ -379,6 +402,8 @@ def main(argv: list[str] | None = None) -> dict[str, Path]:
             "indices_sha256": split_sha,
             "split_file": str(split_path),
             "size_cap": args.size_cap,
+            # a smoke run (size cap, epochs) outside --quick goes to NAME.partial.json, off the page
+            "full_protocol": not smoke,
             "model": model,
             "model_sha256": model_sha,
             "features": FEATURES,

@@ -129,13 +129,20 @@ def test_without_a_molecules_run_the_baseline_is_trained_here_and_peers_are_not_
     chemtl, tiny_smiles_model, tmp_path
 ):
     results, docs, work = tmp_path / "results", tmp_path / "B.md", tmp_path / "work"
-    code, _, err = chemtl(
-        "benchmark", "molecule_recipe", "--quick", "--model", tiny_smiles_model, "--dataset", "freesolv",
-        "--ingredients", "l1", "--molecules-dir", tmp_path / "none", "--results-dir", results, "--docs", docs,
-        "--work-dir", work,
-    )  # fmt: skip
+    argv = ("benchmark", "molecule_recipe", "--quick", "--model", tiny_smiles_model, "--dataset", "freesolv",
+            "--ingredients", "l1", "--molecules-dir", tmp_path / "none", "--results-dir", results, "--docs", docs,
+            "--work-dir", work)  # fmt: skip
+    # a piece: only the L1 row trains (the baseline is not finished anywhere), nothing is chosen
+    code, out, err = chemtl(*argv, "--only", "+ l1")
+    assert code == 0, err
+    piece = json.loads((results / "molecule_recipe.quick.json").read_text())
+    assert piece["data"]["full_protocol"] is False and list(piece["data"]["runs"]) == ["+ l1"]
+    assert "chosen" not in piece["data"] and piece["targets"] == []
+    assert not (work / "freesolv" / "scaffold_seed0_cap60" / "baseline").exists()
+    code, _, err = chemtl(*argv)
     assert code == 0, err
     data = json.loads((results / "molecule_recipe.quick.json").read_text())["data"]
+    assert data["runs"]["+ l1"]["reused"] is True and data["runs"]["baseline"]["reused"] is False
     assert data["baseline"]["from_molecules"] is False
     assert data["baseline"]["why_not"].startswith("no run in ")
     assert data["runs"]["baseline"]["run_dir"] == str(work / "freesolv" / "scaffold_seed0_cap60" / "baseline")

@@ -33,7 +33,8 @@ def register(subparsers) -> None:
         every result file. Benchmarks: matbench_expt_gap (the Matbench 5-fold protocol vs
         RandomForest-on-Magpie and predict-the-mean), learning_curve (pretrained vs scratch at
         50-1000 training rows), molecules (smiles-small vs Chemprop v2 vs RandomForest-on-Morgan
-        on ESOL, FreeSolv, Lipophilicity), moleculeace (smiles-small vs RF-ECFP and SVM-ECFP on
+        on ESOL, FreeSolv, Lipophilicity), molecule_recipe (the fine-tuning recipe and randomised
+        SMILES on one molecule set, choices on validation rows), moleculeace (smiles-small vs RF-ECFP and SVM-ECFP on
         the 30 MoleculeACE sets, RMSE and activity-cliff RMSE), pretraining_ablation (masking and objective choices),
         fewshot (ProtoNet, linear probe, GP, kNN, RF and fine-tuning on the same N-way K-shot
         episodes of the meta-test tasks), adaptation (source-only, DANN, a source-then-target

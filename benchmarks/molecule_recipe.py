@@ -176,7 +176,7 @@ def main(argv: list[str] | None = None) -> dict[str, Path]:
     model, model_sha = common.smiles_model(args.model, MODEL, notes, log)
     if model is None:
         raise ChemtlError(
-            f"--model {args.model!r}: this benchmark fine-tunes a SMILES model; it has no peers-only mode"
+            f"--model {args.model!r}: no SMILES model to fine-tune (this benchmark has no peers-only mode)"
         )
 
     # ---- the molecules benchmark's rows and split

@@ -157,6 +157,7 @@ def test_without_a_molecules_run_the_baseline_is_trained_here_and_peers_are_not_
         (("--only", "+ fancy"), "error: --only '+ fancy': choose rows from baseline, + random-smiles"),
         (("--size-cap", "5"), "error: --size-cap 5: use at least 20 rows"),
         (("--model", "/no/such/model"), "error: --model '/no/such/model': no shipped model"),
+        (("--model", "none"), "error: --model 'none': no SMILES model to fine-tune (this benchmark has no peers-only"),
     ],
 )  # fmt: skip
 def test_bad_values_are_one_line_errors(chemtl, tmp_path, flags, message):

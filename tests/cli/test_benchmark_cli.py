@@ -134,3 +134,11 @@ def test_render_markdown_from_env_paths(monkeypatch, tmp_path):
     assert "**Missed targets:** x: 2 s, target <= 1 s." in page
     assert "| x | 2 s | <= 1 s | MISS |" in page and "| y | 5 x | >= 4 x | PASS |" in page
     assert "| 1 | - |" in page
+
+
+def test_a_piece_of_a_run_prints_that_nothing_was_published(chemtl, monkeypatch, tmp_path):
+    # a benchmark whose main returns no result (recipe --only: a piece of the run)
+    (tmp_path / "piece.py").write_text("def main(argv):\n    return {}\n")
+    monkeypatch.setenv("CHEMTL_BENCHMARKS_DIR", str(tmp_path))
+    code, out, err = chemtl("benchmark", "piece")
+    assert (code, out, err) == (0, "result: none (a piece of the run; the full command publishes)\n", "")

@@ -130,6 +130,9 @@ def load_benchmark(name: str, directory: Path):
 
 def run(args: argparse.Namespace) -> int:
     module = load_benchmark(args.name, benchmarks_dir())
-    out = module.main(list(args.args))
-    sys.stdout.write(f"result: {out['result']}\ndocs: {out['docs']}\n")
+    out = module.main(list(args.args)) or {}
+    if "result" in out:
+        sys.stdout.write(f"result: {out['result']}\ndocs: {out.get('docs')}\n")
+    else:  # a piece of a run (--only): nothing published
+        sys.stdout.write("result: none (a piece of the run; the full command publishes)\n")
     return 0

@@ -25,6 +25,7 @@ VERBS = (
     "split",
     "vocab",
     "pretrain",
+    "snapshot",
     "finetune",
     "adapt",
     "chain",

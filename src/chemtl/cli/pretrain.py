@@ -36,7 +36,9 @@ def register(subparsers) -> None:
 
         --out DIR is a model directory (config.json, model.safetensors, tokenizer, chemtl.json)
         that `chemtl finetune --model DIR` and `AutoModel.from_pretrained(DIR)` read, plus
-        metrics.json, manifest.json, logs/ and checkpoints/ (--resume continues a run).
+        metrics.json, manifest.json, logs/ and checkpoints/ (--resume continues a run). Before the
+        run finishes, `chemtl snapshot DIR --out MODEL_DIR` writes that model directory from its
+        last checkpoint (read only: the run goes on), to fine-tune and judge it.
         """,
         """
         chemtl pretrain --data inorganic_corpus --kind composition --size small --mask element-group \\

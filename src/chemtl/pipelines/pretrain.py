@@ -187,8 +187,6 @@ def _pretraining_model(
     tokenizer=None,
     descriptors: DescriptorTargets | None = None,
 ):
-    from chemtl.models import ChemtlConfig, ChemtlForMaskedLM, ChemtlForPretraining
-
     if config.objectives == ("causal",):
         from chemtl.models.causal import causal_config, causal_model
 
@@ -198,20 +196,73 @@ def _pretraining_model(
             causal_config(tokenizer, model_cfg.size, max_length=config.max_length, **model_cfg.overrides)
         )
 
+    if init_from is not None:
+        cls, heads = pretraining_class(config, descriptors)
+        return cls.from_pretrained(init_from, use_safetensors=True, **heads)
+    return pretraining_skeleton(model_cfg, config, vocab_size, None, descriptors)
+
+
+def pretraining_class(config: PretrainConfig, descriptors: DescriptorTargets | None = None):
+    """The encoder class an (encoder) pretraining run trains, and the head options of its config."""
+    from chemtl.models import ChemtlForMaskedLM, ChemtlForPretraining
+
     own_loss = {"contrastive", "descriptors"} & set(config.objectives)
-    cls = ChemtlForPretraining if own_loss else ChemtlForMaskedLM
     heads = {
         "contrastive_temperature": config.temperature,
         "contrastive_loss_weight": config.contrastive_weight,
         "descriptor_dim": 0 if descriptors is None else len(descriptors.names),
         "descriptor_loss_weight": config.descriptor_weight,
     }
+    return (ChemtlForPretraining if own_loss else ChemtlForMaskedLM), heads
+
+
+def pretraining_skeleton(
+    model_cfg: ModelConfig,
+    config: PretrainConfig,
+    vocab_size: int,
+    init_from: str | Path | None,
+    descriptors: DescriptorTargets | None = None,
+):
+    """The encoder a pretraining run trains, with random weights (its class and config: from
+    ``init_from``'s config when the run started from a model), for a checkpoint's weights."""
+    from chemtl.models import ChemtlConfig
+
+    cls, heads = pretraining_class(config, descriptors)
     if init_from is not None:
-        return cls.from_pretrained(init_from, use_safetensors=True, **heads)
-    cfg = ChemtlConfig.from_size(
-        model_cfg.size, model_cfg.kind, vocab_size, **{**heads, **model_cfg.overrides}
-    )
+        cfg = ChemtlConfig.from_pretrained(init_from, **heads)
+    else:
+        cfg = ChemtlConfig.from_size(
+            model_cfg.size, model_cfg.kind, vocab_size, **{**heads, **model_cfg.overrides}
+        )
     return cls(cfg)
+
+
+def pretrain_meta(
+    kind: str,
+    config: PretrainConfig,
+    corpus: str,
+    init_from: str | Path | None,
+    conditions: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """The ``chemtl.json`` of a pretraining run's model directory (``conditions``: a causal run's)."""
+    from chemtl.pipelines.modeldir import make_meta
+
+    causal = config.objectives == ("causal",)
+    return make_meta(
+        kind=kind,
+        task="causal" if causal else None,
+        objectives=list(config.objectives),
+        mask=config.mask if "mlm" in config.objectives else None,
+        corpus=corpus,
+        max_length=config.max_length,
+        source=None if init_from is None else str(init_from),
+        **({"descriptor_targets": DESCRIPTOR_TARGETS_FILE} if "descriptors" in config.objectives else {}),
+        **(
+            {"grammar": "formula_text" if kind == "composition" else None, "conditions": conditions or {}}
+            if causal
+            else {}
+        ),
+    )
 
 
 def _save_and_report(out: Path, model, tokenizer, meta: dict, metrics: dict, manifest: dict) -> None:
@@ -246,7 +297,7 @@ def pretrain(
     default of the kind. ``limit``: the first rows of the corpus only.
     """
     from chemtl.pipelines.corpus import open_corpus
-    from chemtl.pipelines.modeldir import check_tokenizer, load_model_dir, make_meta, quiet_transformers
+    from chemtl.pipelines.modeldir import check_tokenizer, load_model_dir, quiet_transformers
     from chemtl.pipelines.runs import prepare_run_dir
     from chemtl.tokenizers import get_tokenizer, load_tokenizer
     from chemtl.training.data import ResumableLoader, StreamingBatches, eval_loader
@@ -376,21 +427,7 @@ def pretrain(
 
     val_loss = evaluate_loss(module, val_loader) if val_loader is not None else None
     net.eval()
-    meta = make_meta(
-        kind=kind,
-        task="causal" if causal else None,
-        objectives=list(config.objectives),
-        mask=config.mask if "mlm" in config.objectives else None,
-        corpus=corpus,
-        max_length=config.max_length,
-        source=None if init_from is None else str(init_from),
-        **({"descriptor_targets": DESCRIPTOR_TARGETS_FILE} if descriptors is not None else {}),
-        **(
-            {"grammar": "formula_text" if kind == "composition" else None, "conditions": conditions}
-            if causal
-            else {}
-        ),
-    )
+    meta = pretrain_meta(kind, config, corpus, init_from, conditions)
     descriptor_record = None
     if descriptors is not None:
         descriptor_record = {

@@ -153,35 +153,47 @@ def check_weights_dir(model_dir: str | os.PathLike) -> Path:
     raise ModelDirError(f"model directory {str(d)!r} has no {SAFETENSORS_NAME}")
 
 
-def load_training_checkpoint(path: str | os.PathLike) -> dict[str, Any]:
+RESUME_ADVICE = (
+    "chemtl keeps one checkpoint per run, so the run cannot resume: start it again with --overwrite"
+)
+
+
+def load_training_checkpoint(
+    path: str | os.PathLike, *, data: bytes | None = None, advice: str = RESUME_ADVICE
+) -> dict[str, Any]:
     """Read a Lightning checkpoint with ``weights_only=True`` (no code is unpickled).
 
     A file that does not read back as one (overwritten, truncated, not written by chemtl) is a
-    one-line ``CheckpointError`` naming it; torch's own advice (to load it with
-    ``weights_only=False``, which would run whatever the file holds) is never passed on.
+    one-line ``CheckpointError`` naming it and ending with ``advice`` (what it means for the verb);
+    torch's own advice (to load it with ``weights_only=False``, which would run whatever the file
+    holds) is never passed on. ``data``: the file's bytes, already read (one read of a checkpoint a
+    running process may replace), else the file at ``path`` is read.
     """
+    import io
+
     import torch
 
     path = Path(path)
     try:
-        state = torch.load(path, map_location="cpu", weights_only=True)
+        source = path if data is None else io.BytesIO(data)
+        state = torch.load(source, map_location="cpu", weights_only=True)
     except Exception:  # any failure to read the file back is the same user error
-        with open(path, "rb") as handle:
-            head = handle.read(4)
+        if data is None:
+            with open(path, "rb") as handle:
+                head = handle.read(4)
+        else:
+            head = data[:4]
         if not head:
             what = "empty"
         elif head == PICKLE_MAGIC[0]:
             what = "truncated or damaged"
         else:
             what = "not a checkpoint chemtl wrote (overwritten or damaged)"
-        raise CheckpointError(_checkpoint_message(path, what)) from None
+        raise CheckpointError(_checkpoint_message(path, what, advice)) from None
     if not isinstance(state, dict) or not {"global_step", "state_dict", "loops"} <= set(state):
-        raise CheckpointError(_checkpoint_message(path, "not a chemtl training checkpoint"))
+        raise CheckpointError(_checkpoint_message(path, "not a chemtl training checkpoint", advice))
     return state
 
 
-def _checkpoint_message(path: Path, what: str) -> str:
-    return (
-        f"training checkpoint {str(path)!r} is {what}; chemtl keeps one checkpoint per run, so the run "
-        "cannot resume: start it again with --overwrite"
-    )
+def _checkpoint_message(path: Path, what: str, advice: str = RESUME_ADVICE) -> str:
+    return f"training checkpoint {str(path)!r} is {what}; {advice}"

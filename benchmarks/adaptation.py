@@ -773,12 +773,7 @@ def tables(results: dict[str, dict]) -> list[dict]:
 
 
 def main(argv: list[str] | None = None) -> dict[str, Path]:
-    argv = list(sys.argv[1:] if argv is None else argv)
-    args = build_parser().parse_args(argv)
-    started_iso, started = common.now_iso(), time.perf_counter()
-    for key, value in (QUICK if args.quick else DEFAULTS).items():
-        if getattr(args, key) is None:
-            setattr(args, key, value)
+    argv, args, started_iso, started = common.start(build_parser(), argv, QUICK, DEFAULTS)
     from chemtl.errors import ChemtlError
 
     seeds = common.seeds_arg(args.seeds)

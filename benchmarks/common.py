@@ -101,6 +101,15 @@ def finished_run(run_dir: Path, key: str, stamp_name: str = "bench_run.json") ->
     )
 
 
+def combined_overrides(ingredients: dict[str, tuple], names: list[str]) -> dict[str, Any]:
+    """The ``TrainConfig`` overrides of several ingredients of a recipe ablation, in order (an
+    ingredient's entry is ``(slot, what it changes, overrides)``; a later one wins a shared key)."""
+    out: dict[str, Any] = {}
+    for name in names:
+        out.update(ingredients[name][2])
+    return out
+
+
 def choose_per_slot(baseline: float, values: dict[str, float], slots: dict[str, str]) -> dict[str, str]:
     """The recipe rule of the ablation benchmarks: per slot (``slots``: ingredient -> slot, in
     order), the ingredient with the lowest validation number among those strictly below
@@ -306,6 +315,19 @@ def git_commit() -> str | None:
 
 def now_iso() -> str:
     return _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds")
+
+
+def start(parser, argv, quick: dict[str, Any], full: dict[str, Any] | None = None):
+    """A benchmark's ``main`` prologue: ``(argv, args, started_iso, started)``. ``argv`` defaults
+    to the command line; flags left unset (None) take ``quick``'s values in a ``--quick`` run,
+    else ``full``'s; the start time (ISO, and ``time.perf_counter``) is taken after parsing."""
+    argv = list(sys.argv[1:] if argv is None else argv)
+    args = parser.parse_args(argv)
+    started_iso, started = now_iso(), time.perf_counter()
+    for key, value in ((quick if args.quick else full) or {}).items():
+        if getattr(args, key) is None:
+            setattr(args, key, value)
+    return argv, args, started_iso, started
 
 
 # ----------------------------------------------------------------------------------------------

@@ -30,7 +30,6 @@ from __future__ import annotations
 import argparse
 import math
 import sys
-import time
 from pathlib import Path
 from typing import Any
 
@@ -219,13 +218,7 @@ def ds_test_targets():
 
 
 def main(argv: list[str] | None = None) -> dict[str, Path]:
-    argv = list(sys.argv[1:] if argv is None else argv)
-    args = build_parser().parse_args(argv)
-    started_iso, started = common.now_iso(), time.perf_counter()
-    if args.quick:
-        for key, value in QUICK.items():
-            if getattr(args, key) is None:
-                setattr(args, key, value)
+    argv, args, started_iso, started = common.start(build_parser(), argv, QUICK)
     sizes = _sizes(args.sizes or DEFAULT_SIZES)
     seeds = common.seeds_arg(args.seeds or DEFAULT_SEEDS)
     models = _models(args.model)

@@ -256,13 +256,7 @@ def supervised_stage_notes(models: list[str]) -> list[str]:
 
 
 def main(argv: list[str] | None = None) -> dict[str, Path]:
-    argv = list(sys.argv[1:] if argv is None else argv)
-    args = build_parser().parse_args(argv)
-    started_iso, started = common.now_iso(), time.perf_counter()
-    if args.quick:
-        for key, value in QUICK.items():
-            if getattr(args, key) is None:
-                setattr(args, key, value)
+    argv, args, started_iso, started = common.start(build_parser(), argv, QUICK)
     folds = _int_list(args.folds or ",".join(map(str, range(N_FOLDS))))
     # 15 epochs with patience 4 keep the 15 runs of the full protocol near the hour on 2 cores; on fold 0
     # the best validation epoch came at 6 (pretrained) and 9 (scratch) of a 50-epoch, patience-10 run.

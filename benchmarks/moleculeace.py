@@ -421,13 +421,7 @@ def _fmt(value: float | None) -> str:
 
 
 def main(argv: list[str] | None = None) -> dict[str, Path]:
-    argv = list(sys.argv[1:] if argv is None else argv)
-    args = build_parser().parse_args(argv)
-    started_iso, started = common.now_iso(), time.perf_counter()
-    if args.quick:
-        for key, value in QUICK.items():
-            if getattr(args, key) is None:
-                setattr(args, key, value)
+    argv, args, started_iso, started = common.start(build_parser(), argv, QUICK)
     sets = parse_sets(args.datasets) if args.datasets else all_sets()
     if args.cliff_check is None:
         args.cliff_check = "off" if args.quick else "on"

@@ -602,13 +602,7 @@ def _pm(mean: float | None, std: float | None) -> str:
 
 
 def main(argv: list[str] | None = None) -> dict[str, Path]:
-    argv = list(sys.argv[1:] if argv is None else argv)
-    args = build_parser().parse_args(argv)
-    started_iso, started = common.now_iso(), time.perf_counter()
-    if args.quick:
-        for key, value in QUICK.items():
-            if getattr(args, key) is None:
-                setattr(args, key, value)
+    argv, args, started_iso, started = common.start(build_parser(), argv, QUICK)
     datasets = _names(args.datasets or ",".join(DATASETS), DATASETS, "--datasets")
     variants = _names(args.features, FEATURES, "--features")
     splits = _names(args.splits or ",".join(SPLITS), SPLITS, "--splits")

@@ -525,13 +525,7 @@ def _r(x: float | None, digits: int = 4) -> float | None:
 
 
 def main(argv: list[str] | None = None) -> dict[str, Path]:
-    argv = list(sys.argv[1:] if argv is None else argv)
-    args = build_parser().parse_args(argv)
-    started_iso, started = common.now_iso(), time.perf_counter()
-    if args.quick:
-        for key, value in QUICK.items():
-            if getattr(args, key) is None:
-                setattr(args, key, value)
+    argv, args, started_iso, started = common.start(build_parser(), argv, QUICK)
     from chemtl.errors import ChemtlError
     from chemtl.training.config import ModelConfig, PretrainConfig, TrainConfig
 

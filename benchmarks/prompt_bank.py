@@ -152,13 +152,7 @@ def main(argv: list[str] | None = None) -> dict[str, Path]:
     from chemtl.pretrained import resolve_model_dir
     from chemtl.training.config import TrainConfig
 
-    argv = list(sys.argv[1:] if argv is None else argv)
-    args = build_parser().parse_args(argv)
-    started_iso, started = common.now_iso(), time.perf_counter()
-    if args.quick:
-        for key, value in QUICK.items():
-            if getattr(args, key) is None:
-                setattr(args, key, value)
+    argv, args, started_iso, started = common.start(build_parser(), argv, QUICK)
     properties = [t.strip() for t in (args.properties or DEFAULT_PROPERTIES).split(",") if t.strip()]
     if len(properties) < 1 or len(set(properties)) != len(properties):
         raise common_error(f"--properties {args.properties!r}: name each property once")

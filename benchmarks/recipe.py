@@ -33,7 +33,6 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import sys
-import time
 from pathlib import Path
 from typing import Any
 
@@ -159,23 +158,14 @@ def choose_recipe(baseline_val: float, ingredient_val: dict[str, float]) -> dict
 
 
 def combined_overrides(names: list[str]) -> dict[str, Any]:
-    out: dict[str, Any] = {}
-    for name in names:
-        out.update(INGREDIENTS[name][2])
-    return out
+    return common.combined_overrides(INGREDIENTS, names)
 
 
 # ----------------------------------------------------------------------------------------------
 
 
 def main(argv: list[str] | None = None) -> dict[str, Path]:
-    argv = list(sys.argv[1:] if argv is None else argv)
-    args = build_parser().parse_args(argv)
-    started_iso, started = common.now_iso(), time.perf_counter()
-    if args.quick:
-        for key, value in QUICK.items():
-            if getattr(args, key) is None:
-                setattr(args, key, value)
+    argv, args, started_iso, started = common.start(build_parser(), argv, QUICK)
 
     from chemtl.data import load_dataset
     from chemtl.data.splits import matbench_folds, save_split

@@ -810,13 +810,7 @@ def profile_tables(profile: dict[str, Any]) -> list[dict[str, Any]]:
 
 
 def main(argv: list[str] | None = None) -> dict[str, Path]:
-    argv = list(sys.argv[1:] if argv is None else argv)
-    args = build_parser().parse_args(argv)
-    started_iso, started = common.now_iso(), time.perf_counter()
-    base = QUICK if args.quick else DEFAULTS
-    for key, value in base.items():
-        if getattr(args, key) is None:
-            setattr(args, key, value)
+    argv, args, started_iso, started = common.start(build_parser(), argv, QUICK, DEFAULTS)
 
     def log(line: str) -> None:
         sys.stderr.write(line + "\n")

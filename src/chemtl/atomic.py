@@ -9,6 +9,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import shutil
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -53,3 +54,25 @@ def write_text(path: str | os.PathLike, text: str) -> None:
 
 def write_json(path: str | os.PathLike, obj: Any) -> None:
     write_text(path, json.dumps(obj, indent=2, sort_keys=False) + "\n")
+
+
+def fsync_tree(directory: str | os.PathLike) -> None:
+    """fsync every file under ``directory`` (a staging directory about to be renamed into place)."""
+    for path in sorted(Path(directory).rglob("*")):
+        if path.is_file():
+            with open(path, "rb") as handle:
+                os.fsync(handle.fileno())
+
+
+def replace_dir(source: str | os.PathLike, target: str | os.PathLike) -> None:
+    """Rename directory ``source`` to ``target``; a directory at ``target`` is moved aside first
+    (into a temporary ``.tmp-old-NAME-*`` directory beside it, a name readers skip) and removed
+    after, so ``target`` is the old directory or the whole new one, never a mix."""
+    source, target = Path(source), Path(target)
+    old = None
+    if target.exists():
+        old = Path(tempfile.mkdtemp(prefix=f".tmp-old-{target.name}-", dir=target.parent))
+        os.replace(target, old / target.name)
+    os.replace(source, target)
+    if old is not None:
+        shutil.rmtree(old, ignore_errors=True)

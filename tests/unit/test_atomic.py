@@ -6,7 +6,7 @@ import os
 
 import pytest
 
-from chemtl.atomic import atomic_open, write_json
+from chemtl.atomic import atomic_open, fsync_tree, replace_dir, write_json
 
 
 def test_failure_leaves_old_file_and_no_temporary(tmp_path):
@@ -26,3 +26,23 @@ def test_new_file_gets_umask_permissions(tmp_path):
     finally:
         os.umask(old)
     assert (tmp_path / "new.json").stat().st_mode & 0o777 == 0o644
+
+
+def test_replace_dir_swaps_a_whole_directory_in_and_leaves_nothing_aside(tmp_path):
+    new, target = tmp_path / "new", tmp_path / "target"
+    (new / "sub").mkdir(parents=True)
+    (new / "sub" / "a.txt").write_text("new")
+    target.mkdir()
+    (target / "old.txt").write_text("old")
+    fsync_tree(new)  # every file synced; nothing changed
+    replace_dir(new, target)
+    assert sorted(p.relative_to(tmp_path).as_posix() for p in tmp_path.rglob("*")) == [
+        "target",
+        "target/sub",
+        "target/sub/a.txt",
+    ]
+    assert (target / "sub" / "a.txt").read_text() == "new"
+    other = tmp_path / "other"
+    other.mkdir()
+    replace_dir(other, tmp_path / "fresh")  # no directory there yet
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["fresh", "target"]

@@ -56,7 +56,7 @@ from typing import Any
 
 import numpy as np
 
-from chemtl.atomic import write_json
+from chemtl.atomic import replace_dir, write_json
 from chemtl.errors import ChemtlError
 
 BANK_FILE = "bank.json"
@@ -205,17 +205,6 @@ def check_can_add(
     return info, sha
 
 
-def _swap_in(source: Path, target: Path) -> None:
-    """Rename ``source`` to ``target``, replacing a directory there (moved aside first)."""
-    old = None
-    if target.exists():
-        old = Path(tempfile.mkdtemp(prefix=f".tmp-old-{target.name}-", dir=target.parent))
-        os.replace(target, old / target.name)
-    os.replace(source, target)
-    if old is not None:
-        shutil.rmtree(old, ignore_errors=True)
-
-
 def add_task(
     bank: str | os.PathLike,
     model_dir: str | os.PathLike,
@@ -246,7 +235,7 @@ def add_task(
         save_model_dir(
             base_tmp, copy_weights, source.tokenizer, source.meta or make_meta(kind=source.kind, task=None)
         )
-        _swap_in(base_tmp, path / BASE_DIR)
+        replace_dir(base_tmp, path / BASE_DIR)
         info = {
             "format": BANK_FORMAT,
             "version": BANK_VERSION,
@@ -263,7 +252,7 @@ def add_task(
         STRATEGIES[strategy.name].save_adapter(model, task_tmp)
         for name in RECORD_FILES:
             shutil.copyfile(run / name, task_tmp / name)
-        _swap_in(task_tmp, path / TASKS_DIR / task_name)
+        replace_dir(task_tmp, path / TASKS_DIR / task_name)
     finally:
         shutil.rmtree(task_tmp, ignore_errors=True)
     tasks = dict(info["tasks"])

@@ -31,7 +31,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from chemtl.atomic import write_json
+from chemtl.atomic import fsync_tree, replace_dir, write_json
 from chemtl.errors import ChemtlError
 from chemtl.shipped import resolve_model_dir, shipped_models
 from chemtl.training.checkpoint import ModelDirError, check_weights_dir
@@ -218,22 +218,13 @@ def save_model_dir(out_dir: str | os.PathLike, save_weights, tokenizer: Any, met
         save_weights(tmp)
         tokenizer.save_pretrained(tmp)
         write_json(tmp / META_FILE, meta)
-        for path in sorted(tmp.rglob("*")):
-            if path.is_file():
-                with open(path, "rb") as handle:
-                    os.fsync(handle.fileno())
+        fsync_tree(tmp)
         # config.json last: a reader that finds the new config finds the new weights too.
         names = sorted((p.name for p in tmp.iterdir()), key=lambda n: (n == "config.json", n))
         for name in names:
             source, target = tmp / name, out / name
             if source.is_dir():  # a sub-directory (a PEFT adapter): swap it in whole
-                old = None
-                if target.exists():
-                    old = Path(tempfile.mkdtemp(prefix=f".old-{name}-", dir=out))
-                    os.replace(target, old / name)
-                os.replace(source, target)
-                if old is not None:
-                    shutil.rmtree(old, ignore_errors=True)
+                replace_dir(source, target)
             else:
                 os.replace(source, target)
     finally:

@@ -33,6 +33,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from chemtl.atomic import fsync_tree, replace_dir
 from chemtl.errors import ChemtlError
 
 WEIGHTS = ("last", "best")
@@ -172,22 +173,13 @@ def _finish_dir(tmp: Path) -> None:
     umask = os.umask(0)
     os.umask(umask)
     os.chmod(tmp, 0o777 & ~umask)  # mkdtemp makes 0700; give the usual permissions
-    for path in tmp.rglob("*"):
-        if path.is_file():
-            with open(path, "rb") as handle:
-                os.fsync(handle.fileno())
+    fsync_tree(tmp)
 
 
 def _swap_in(tmp: Path, out: Path) -> None:
-    """Rename the finished ``tmp`` to ``out``; a non-empty ``out`` (checked replaceable) is moved
-    aside first and removed after."""
-    old = None
-    if out.exists() and any(out.iterdir()):
-        old = Path(tempfile.mkdtemp(prefix=f".{out.name}.old-", dir=out.parent))
-        os.replace(out, old / out.name)
-    os.replace(tmp, out)  # onto a missing or empty directory
-    if old is not None:
-        shutil.rmtree(old, ignore_errors=True)
+    """Rename the finished ``tmp`` to ``out`` (a directory there, checked replaceable, is moved
+    aside and removed), then fsync the parent directory so the rename is on disk."""
+    replace_dir(tmp, out)
     fd = os.open(out.parent, os.O_RDONLY)
     try:
         os.fsync(fd)

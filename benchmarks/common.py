@@ -88,19 +88,6 @@ def finetune_key(model_sha256: str, dataset: str, sub_ds, data, rows: Any, train
     )
 
 
-def finished_run(run_dir: Path, key: str, stamp_name: str = "bench_run.json") -> bool:
-    """Whether ``run_dir`` holds a finished run stamped with ``key`` (one ``finetune_pinned`` would
-    reuse without training): its stamp says done with that hash and its metrics.json is there."""
-    from chemtl.evaluate.compare import read_json
-
-    stamp = read_json(Path(run_dir) / stamp_name) or {}
-    return (
-        stamp.get("hash") == key
-        and stamp.get("status") == "done"
-        and (Path(run_dir) / "metrics.json").is_file()
-    )
-
-
 def combined_overrides(ingredients: dict[str, tuple], names: list[str]) -> dict[str, Any]:
     """The ``TrainConfig`` overrides of several ingredients of a recipe ablation, in order (an
     ingredient's entry is ``(slot, what it changes, overrides)``; a later one wins a shared key)."""

@@ -136,7 +136,7 @@ def main(argv: list[str] | None = None) -> dict[str, Path]:
     from chemtl.data import load_dataset
     from chemtl.data.splits import save_split
     from chemtl.errors import ChemtlError
-    from chemtl.evaluate.compare import read_json
+    from chemtl.evaluate.compare import finished_run, read_json
 
     names = [n.strip() for n in args.ingredients.split(",") if n.strip()]
     bad = [n for n in names if n not in INGREDIENTS]
@@ -174,7 +174,7 @@ def main(argv: list[str] | None = None) -> dict[str, Path]:
     rows = molecules.capped_rows(len(ds), args.size_cap, args.dataset)
     sub_ds = ds if len(rows) == len(ds) else ds.subset(rows)
     split = molecules.make_split(sub_ds.inputs, args.split, args.seed)
-    tag = f"{args.split}_seed{args.seed}" + (f"_cap{args.size_cap}" if args.size_cap else "")
+    tag = molecules.run_tag(args.split, args.seed, args.size_cap)
     base_dir = work / args.dataset / tag
     split_path = save_split(split, base_dir / "split.json", inputs=sub_ds.inputs)
     split_sha = molecules._split_hash(split)
@@ -203,7 +203,7 @@ def main(argv: list[str] | None = None) -> dict[str, Path]:
     mol_run = mol_base / molecules.chemtl_dir_name(model, FEATURES)
     base_key = key_of({})
     stamp = read_json(mol_run / "bench_run.json")
-    if common.finished_run(mol_run, base_key):
+    if finished_run(mol_run, base_key, "bench_run.json") is not None:
         baseline_source = {"run_dir": str(mol_run), "from_molecules": True, "why_not": None}
     else:
         if stamp is None:
@@ -228,7 +228,7 @@ def main(argv: list[str] | None = None) -> dict[str, Path]:
             return out
         run_dir = Path(baseline_source["run_dir"]) if label == "baseline" else base_dir / _dir_name(label)
         fresh = args.fresh and not (label == "baseline" and baseline_source["from_molecules"])
-        if only is not None and label not in only and not common.finished_run(run_dir, key):
+        if only is not None and label not in only and finished_run(run_dir, key, "bench_run.json") is None:
             return None  # not this process's row, and not finished elsewhere yet
         train, augment = configs(overrides)
         out = molecules.run_chemtl(

@@ -78,6 +78,11 @@ def chemtl_key(features: str) -> str:
     return "chemtl" if features == "none" else f"chemtl+{features}"
 
 
+def run_tag(split: str, seed: int, size_cap: int | None) -> str:
+    """The directory of one (split, seed) under a dataset's: ``scaffold_seed0``, ``random_seed2_cap60``."""
+    return f"{split}_seed{seed}" + (f"_cap{size_cap}" if size_cap else "")
+
+
 def chemtl_dir_name(model: str, features: str) -> str:
     """The run directory of a chemtl variant under a (dataset, split, seed) directory:
     ``chemtl-smiles-small``, ``chemtl-smiles-small+rdkit``, ..."""
@@ -673,7 +678,7 @@ def main(argv: list[str] | None = None) -> dict[str, Path]:
         for method in splits:
             for seed in seeds:
                 split = make_split(sub_ds.inputs, method, seed)
-                tag = f"{method}_seed{seed}" + (f"_cap{args.size_cap}" if args.size_cap else "")
+                tag = run_tag(method, seed, args.size_cap)
                 base = work / name / tag
                 split_path = save_split(split, base / "split.json", inputs=sub_ds.inputs)
                 sizes = split.sizes

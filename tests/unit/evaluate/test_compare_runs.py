@@ -11,6 +11,7 @@ import pytest
 from chemtl.errors import ChemtlError
 from chemtl.evaluate.compare import (
     CompareConfig,
+    finished_run,
     mean_std,
     model_fingerprint,
     parse_seeds,
@@ -91,6 +92,25 @@ def test_a_failed_run_is_stamped_and_resumed(tmp_path):
     calls: list = []
     done = reuse_or_train(run_dir, "k", trainer(calls, run_dir), stamp_name="bench_run.json")
     assert done.status == "trained" and calls == [(True, False)]  # same key: resume, do not replace
+
+
+def test_finished_run_is_what_reuse_or_train_would_reuse(tmp_path):
+    run_dir = tmp_path / "run"
+    assert finished_run(run_dir, "k", "bench_run.json") is None  # no run
+
+    def boom(resume, overwrite):
+        raise RuntimeError("killed")
+
+    with pytest.raises(RuntimeError):
+        reuse_or_train(run_dir, "k", boom, stamp_name="bench_run.json")
+    assert finished_run(run_dir, "k", "bench_run.json") is None  # failed, not done
+    reuse_or_train(run_dir, "k", trainer([], run_dir), stamp_name="bench_run.json")
+    done = finished_run(run_dir, "k", "bench_run.json")
+    assert (done.status, done.metrics, done.stamp["wall_seconds"]) == ("reused", {"test": {"mae": 1.5}}, 1.5)
+    assert finished_run(run_dir, "other key", "bench_run.json") is None
+    assert finished_run(run_dir, "k") is None  # the stamp is read from the name given
+    (run_dir / "metrics.json").unlink()
+    assert finished_run(run_dir, "k", "bench_run.json") is None  # done, but its metrics are gone
 
 
 def test_seeded_subset_is_nested_and_matches_subset_rows():

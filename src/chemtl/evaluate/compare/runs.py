@@ -130,6 +130,21 @@ class FinishedRun:
         return self.status == "reused"
 
 
+def finished_run(run_dir: str | Path, key: str, stamp_name: str = RUN_FILE) -> FinishedRun | None:
+    """The finished run in ``run_dir`` stamped with hash ``key`` (the one ``reuse_or_train`` would
+    reuse without training), or None."""
+    run_dir = Path(run_dir)
+    stamp = read_json(run_dir / stamp_name) or {}
+    return _finished(run_dir, stamp) if stamp.get("hash") == key else None
+
+
+def _finished(run_dir: Path, stamp: dict[str, Any]) -> FinishedRun | None:
+    if stamp.get("status") != "done":
+        return None
+    metrics = read_json(run_dir / "metrics.json")
+    return None if metrics is None else FinishedRun("reused", metrics, stamp)
+
+
 def reuse_or_train(
     run_dir: str | Path,
     key: str,
@@ -152,10 +167,8 @@ def reuse_or_train(
     stamp_path = run_dir / stamp_name
     stamp = read_json(stamp_path) or {}
     same = stamp.get("hash") == key and not fresh
-    if same and stamp.get("status") == "done":
-        metrics = read_json(run_dir / "metrics.json")
-        if metrics is not None:
-            return FinishedRun("reused", metrics, stamp)
+    if same and (done := _finished(run_dir, stamp)) is not None:
+        return done
     stale = run_dir.exists() and not same
     run_dir.mkdir(parents=True, exist_ok=True)
     write_json(stamp_path, {"format": RUN_FORMAT, "hash": key, "status": "running"})

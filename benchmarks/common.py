@@ -37,6 +37,8 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from chemtl.atomic import write_json as _write_json
 from chemtl.atomic import write_text
 
@@ -124,16 +126,31 @@ def finetune_pinned(
     run_dir: Path,
     fresh: bool,
     bench_name: str,
+    ledger=None,
+    ledger_run: str | None = None,
 ):
     """One fine-tuning run of a benchmark, or the finished one in ``run_dir`` when its key
     matches (``chemtl.evaluate.compare.reuse_or_train``): the weights hash of the model (not its
     name), ``rows`` (hashes that pin the rows), the data config without the split file's path (so
     a moved work directory still reuses it), the training and strategy configs. An interrupted
-    run resumes. Returns the ``reuse_or_train`` outcome; its stamp holds ``wall_seconds``."""
-    from chemtl.evaluate.compare import reuse_or_train
+    run resumes. Returns the ``reuse_or_train`` outcome; its stamp holds ``wall_seconds``.
+
+    With a ``ledger`` (``ledger.Ledger``) the run is also written down there as ``ledger_run``
+    once finished, and when ``run_dir`` holds no finished run with this key, a record with it is
+    taken instead of training (status "recorded", its stamp's ``ledger`` says when it was
+    measured), after its kept predictions were scored again (``chemtl_record_metrics``)."""
+    from chemtl.evaluate.compare import FinishedRun, finished_run, reuse_or_train
     from chemtl.pipelines.finetune import finetune
 
     key = finetune_key(model_sha256, dataset, sub_ds, data, rows, train_cfg, strategy)
+    keep = ledger is not None and ledger.root is not None and ledger_run is not None
+    if keep and not fresh and finished_run(run_dir, key, "bench_run.json") is None:
+        entry = ledger.get(ledger_run, key)
+        if entry is not None and chemtl_record_metrics(entry["payload"]) is not None:
+            import ledger as ledger_mod
+
+            stamp = {**entry["payload"]["stamp"], "ledger": ledger_mod.origin(entry)}
+            return FinishedRun("recorded", entry["payload"]["metrics"], stamp)
 
     def train(resume: bool, overwrite: bool):
         start = time.perf_counter()
@@ -150,7 +167,54 @@ def finetune_pinned(
         )
         return result.metrics, {"wall_seconds": time.perf_counter() - start, "model_sha256": model_sha256}
 
-    return reuse_or_train(run_dir, key, train, fresh=fresh, stamp_name="bench_run.json")
+    done = reuse_or_train(run_dir, key, train, fresh=fresh, stamp_name="bench_run.json")
+    if keep:
+        extra = {k: done.stamp[k] for k in ("wall_seconds", "model_sha256") if k in done.stamp}
+        payload = {"metrics": done.metrics, "stamp": extra, "predictions": kept_predictions(run_dir)}
+        if chemtl_record_metrics(payload) is not None:
+            ledger.put(ledger_run, key, payload)
+    return done
+
+
+def kept_predictions(run_dir: Path, sides: Sequence[str] = ("val", "test")) -> dict[str, Any]:
+    """A finished fine-tuning run's predictions on ``sides`` from its predictions.csv:
+    side -> {rows, targets, predictions} (regression runs; a run without them gives {})."""
+    import csv as _csv
+
+    out: dict[str, dict[str, list]] = {}
+    path = Path(run_dir) / "predictions.csv"
+    if not path.is_file():
+        return {}
+    with path.open(encoding="utf-8", newline="") as handle:
+        for row in _csv.DictReader(handle):
+            side = row.get("split")
+            if side not in sides or "prediction" not in row:
+                continue
+            got = out.setdefault(side, {"rows": [], "targets": [], "predictions": []})
+            got["rows"].append(int(row["row"]))
+            got["targets"].append(float(row["target"]))
+            got["predictions"].append(float(row["prediction"]))
+    return out
+
+
+def chemtl_record_metrics(payload: dict[str, Any]) -> dict[str, Any] | None:
+    """The val and test metrics of a recorded chemtl run scored again from its kept predictions,
+    when they are its recorded RMSE and MAE (else None: the record is not taken)."""
+    import ledger as ledger_mod
+
+    from chemtl.evaluate.metrics import regression_metrics
+
+    metrics, kept = payload.get("metrics") or {}, payload.get("predictions") or {}
+    if "test" not in kept or not isinstance(payload.get("stamp"), dict):
+        return None
+    again = {}
+    for side, got in kept.items():
+        score = regression_metrics(np.asarray(got["targets"]), np.asarray(got["predictions"]))
+        recorded = metrics.get(side) or {}
+        if not all(ledger_mod.same_score(recorded.get(m), score[m]) for m in ("rmse", "mae")):
+            return None
+        again[side] = score
+    return again
 
 
 def smiles_model(option: str, default: str, notes: list[str], log: Callable[[str], None]):

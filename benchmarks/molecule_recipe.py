@@ -44,6 +44,7 @@ if __package__ in (None, ""):
     sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import common  # noqa: E402
+import ledger  # noqa: E402
 import molecules  # noqa: E402
 import recipe  # noqa: E402
 
@@ -112,6 +113,7 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="retrain this benchmark's runs (a finished baseline of the molecules benchmark is still reused)",
     )
+    ledger.add_ledger_arg(p)
     return p
 
 
@@ -163,6 +165,8 @@ def main(argv: list[str] | None = None) -> dict[str, Path]:
         sys.stderr.flush()
 
     notes: list[str] = []
+    kept = ledger.Ledger.from_args(args, NAME, common.results_dir(args.results_dir))
+    mol_kept = kept.sibling("molecules")
     model, model_sha = common.smiles_model(args.model, MODEL, notes, log)
     if model is None:
         raise ChemtlError(
@@ -202,9 +206,12 @@ def main(argv: list[str] | None = None) -> dict[str, Path]:
     mol_base = mol_work / args.dataset / tag
     mol_run = mol_base / molecules.chemtl_dir_name(model, FEATURES)
     base_key = key_of({})
+    base_record = f"{args.dataset}/{tag}/{molecules.chemtl_dir_name(model, FEATURES)}"
     stamp = read_json(mol_run / "bench_run.json")
     if finished_run(mol_run, base_key, "bench_run.json") is not None:
         baseline_source = {"run_dir": str(mol_run), "from_molecules": True, "why_not": None}
+    elif mol_kept.get(base_record, base_key) is not None:
+        baseline_source = {"run_dir": str(mol_run), "from_molecules": True, "why_not": None, "ledger": True}
     else:
         if stamp is None:
             why = f"no run in {mol_run}"
@@ -228,7 +235,16 @@ def main(argv: list[str] | None = None) -> dict[str, Path]:
             return out
         run_dir = Path(baseline_source["run_dir"]) if label == "baseline" else base_dir / _dir_name(label)
         fresh = args.fresh and not (label == "baseline" and baseline_source["from_molecules"])
-        if only is not None and label not in only and finished_run(run_dir, key, "bench_run.json") is None:
+        # the baseline is the molecules benchmark's run: its record is that benchmark's
+        book, record = (
+            (mol_kept, base_record)
+            if label == "baseline"
+            else (kept, f"{args.dataset}/{tag}/{_dir_name(label)}")
+        )
+        finished = (
+            finished_run(run_dir, key, "bench_run.json") is not None or book.get(record, key) is not None
+        )
+        if only is not None and label not in only and not finished:
             return None  # not this process's row, and not finished elsewhere yet
         train, augment = configs(overrides)
         out = molecules.run_chemtl(
@@ -243,6 +259,8 @@ def main(argv: list[str] | None = None) -> dict[str, Path]:
             fresh,
             log,
             augment=augment,
+            ledger=book,
+            ledger_run=record,
         )
         out = {
             "label": label,
@@ -303,8 +321,12 @@ def main(argv: list[str] | None = None) -> dict[str, Path]:
 
     # ---- the peers of the same rows, from the molecules benchmark's run directories (not rerun)
     peers = {
-        "chemprop": _peer(mol_base / "chemprop", "chemprop", sub_ds, split),
-        "rf": _peer(mol_base / "rf-morgan", "rf", sub_ds, split),
+        "chemprop": _peer(
+            mol_base / "chemprop", "chemprop", sub_ds, split, mol_kept.read(f"{args.dataset}/{tag}/chemprop")
+        ),
+        "rf": _peer(
+            mol_base / "rf-morgan", "rf", sub_ds, split, mol_kept.read(f"{args.dataset}/{tag}/rf-morgan")
+        ),
     }
 
     # ---- numbers, verdicts, tables
@@ -419,13 +441,17 @@ def _rmse_cell(peer: dict[str, Any]) -> Any:
     return round(peer["rmse"], 4) if peer["rmse"] is not None else peer["status"]
 
 
-def _peer(run_dir: Path, kind: str, sub_ds, split) -> dict[str, Any]:
-    """A peer's test RMSE from its finished molecules-benchmark run in ``run_dir`` (scored again from
-    its kept predictions, as that benchmark does), or why not: "not run" when there is none,
-    "not run on these rows" when its rows hashes differ."""
+def _peer(run_dir: Path, kind: str, sub_ds, split, record: dict[str, Any] | None = None) -> dict[str, Any]:
+    """A peer's test RMSE from its finished molecules-benchmark run in ``run_dir``, else from its
+    ``record`` in that benchmark's ledger (scored again from the kept predictions, as that benchmark
+    does), or why not: "not run" when there is neither, "not run on these rows" when its rows
+    hashes differ."""
     from chemtl.evaluate.compare import read_json
 
     stamp = read_json(run_dir / "bench_run.json")
+    from_ledger = stamp is None and record is not None
+    if from_ledger:
+        stamp = record["payload"]
     out: dict[str, Any] = {
         "run_dir": str(run_dir),
         "rmse": None,
@@ -445,18 +471,19 @@ def _peer(run_dir: Path, kind: str, sub_ds, split) -> dict[str, Any]:
     if not molecules.same_rows(stamp, sub_ds, split):
         out["status"] = "not run on these rows (its split, inputs or targets hash differs)"
         return out
-    if kind == "chemprop":
+    if kind == "chemprop" and not from_ledger:
         score = (
             molecules.chemprop_kept_score(run_dir, sub_ds, split)
             if (run_dir / "test_preds.csv").is_file()
             else None
         )
-    else:
+    else:  # the RandomForest's stamp, like every ledger record, keeps its test predictions
         score = molecules.rf_kept_score(stamp, sub_ds, split)
     if score is None:
         out["status"] = "not run (no kept predictions)"
         return out
-    out.update(rmse=score["rmse"], mae=score["mae"], status="read from the molecules benchmark")
+    where = "its ledger" if from_ledger else "its run directory"
+    out.update(rmse=score["rmse"], mae=score["mae"], status=f"read from the molecules benchmark ({where})")
     return out
 
 

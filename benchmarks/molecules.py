@@ -52,6 +52,7 @@ if __package__ in (None, ""):
     sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import common  # noqa: E402
+import ledger  # noqa: E402
 
 NAME = "molecules"
 DATASETS = ("esol", "freesolv", "lipophilicity")
@@ -176,6 +177,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="split files and run directories (default build/benchmarks/molecules[-quick])",
     )
     p.add_argument("--fresh", action="store_true", help="retrain every run even where a finished one exists")
+    ledger.add_ledger_arg(p)
     return p
 
 
@@ -234,12 +236,15 @@ def run_chemtl(
     fresh,
     log,
     augment: str = "none",
+    ledger=None,
+    ledger_run: str | None = None,
 ):
     """One fine-tuning run, or the finished one in ``run_dir`` when its key matches (the weights
     hash of the model, the hashes of the rows, inputs and targets, the data, training and strategy
-    configs; the split file's path is left out, so a moved work directory still reuses it); an
-    interrupted one resumes. ``augment``: the data config's training-batch augmentation.
-    Its test metrics and cost; its predictions stay in predictions.csv."""
+    configs; the split file's path is left out, so a moved work directory still reuses it), or its
+    record in ``ledger`` (``ledger_run``); an interrupted one resumes. ``augment``: the data
+    config's training-batch augmentation. Its test metrics and cost; its predictions stay in
+    predictions.csv (and, for the val and test rows, in the ledger)."""
     data, strategy = _chemtl_data(dataset, split, split_path, augment)
     done = common.finetune_pinned(
         model,
@@ -253,10 +258,16 @@ def run_chemtl(
         run_dir,
         fresh,
         NAME,
+        ledger=ledger,
+        ledger_run=ledger_run,
     )
-    if done.reused:
-        log(f"    {chemtl_key(train_cfg.features)}: reused finished run in {run_dir}")
-    return _chemtl_summary(done.metrics, done.stamp["wall_seconds"], reused=done.reused)
+    what = chemtl_key(train_cfg.features)
+    if done.status == "recorded":
+        log(f"    {what}: taken from the ledger ({ledger_run}, measured {done.stamp['ledger']['at']})")
+    elif done.reused:
+        log(f"    {what}: reused finished run in {run_dir}")
+    out = _chemtl_summary(done.metrics, done.stamp["wall_seconds"], reused=done.reused)
+    return {**out, "ledger": done.stamp.get("ledger")}
 
 
 def _chemtl_data(dataset: str, split, split_path: Path, augment: str = "none"):
@@ -387,8 +398,22 @@ def _run_logged(cmd: list[str], log_path: Path, what: str) -> float:
     return wall
 
 
-def run_chemprop(exe: str, version: str | None, sub_ds, split, seed: int, args, run_dir: Path, fresh, log):
-    """``chemprop train`` on the split's train/val/test rows, ``chemprop predict`` on its test rows."""
+def run_chemprop(
+    exe: str,
+    version: str | None,
+    sub_ds,
+    split,
+    seed: int,
+    args,
+    run_dir: Path,
+    fresh,
+    log,
+    ledger=None,
+    ledger_run: str | None = None,
+):
+    """``chemprop train`` on the split's train/val/test rows, ``chemprop predict`` on its test
+    rows; or the finished run in ``run_dir``, or its record in ``ledger`` (``ledger_run``), each
+    scored again from its kept test predictions."""
     from chemtl.atomic import write_json
     from chemtl.errors import ChemtlError
     from chemtl.evaluate.metrics import regression_metrics
@@ -412,7 +437,12 @@ def run_chemprop(exe: str, version: str | None, sub_ds, split, seed: int, args, 
             # the reused number is recomputed from the run's kept predictions
             score = chemprop_kept_score(run_dir, sub_ds, split)
             log(f"    chemprop: reused finished run in {run_dir} (scored again from its predictions)")
-            return {**stamp["summary"], **_scores(score), "reused": True}
+            preds = _chemprop_predictions(preds_path, sub_ds, split)
+            keep_peer(ledger, ledger_run, record, stamp["summary"], split, preds)
+            return {**stamp["summary"], **_scores(score), "reused": True, "ledger": None}
+    if not fresh and (taken := recorded_peer(ledger, ledger_run, record, sub_ds, split)) is not None:
+        log(f"    chemprop: taken from the ledger ({ledger_run}, measured {taken['ledger']['at']})")
+        return taken
     shutil.rmtree(run_dir, ignore_errors=True)
     run_dir.mkdir(parents=True)
     files = {}
@@ -457,7 +487,54 @@ def run_chemprop(exe: str, version: str | None, sub_ds, split, seed: int, args, 
         "command": [Path(exe).name, *train_cmd[1:]],
     }
     write_json(stamp_file, {"config": record, "summary": summary})
-    return {**summary, "reused": False}
+    keep_peer(ledger, ledger_run, record, summary, split, preds)
+    return {**summary, "reused": False, "ledger": None}
+
+
+def keep_peer(ledger, run: str | None, record: dict[str, Any], summary: dict[str, Any], split, preds) -> None:
+    """Write a finished peer run (Chemprop, the RandomForest) down in the ledger: its config
+    record (whose hash is the key), summary and test predictions."""
+    from chemtl.evaluate.compare import hash_json
+
+    if ledger is None or run is None:
+        return
+    plain = json.loads(json.dumps(record))
+    ledger.put(
+        run,
+        hash_json(plain),
+        {
+            "config": plain,
+            "summary": summary,
+            "test_rows": [int(i) for i in split.test],
+            "test_predictions": [float(x) for x in preds],
+        },
+    )
+
+
+def recorded_peer(ledger, run: str | None, record: dict[str, Any], sub_ds, split) -> dict[str, Any] | None:
+    """A peer run's outcome from its ledger record, scored again from the record's test
+    predictions on this split's test rows; None when there is no record with this config, or its
+    predictions are for other rows or do not give its recorded RMSE and MAE."""
+    import ledger as ledger_mod
+
+    from chemtl.evaluate.compare import hash_json
+    from chemtl.evaluate.metrics import regression_metrics
+
+    if ledger is None or run is None:
+        return None
+    entry = ledger.get(run, hash_json(json.loads(json.dumps(record))))
+    if entry is None:
+        return None
+    got = entry["payload"]
+    rows, preds = got.get("test_rows"), got.get("test_predictions")
+    summary = got.get("summary") or {}
+    if rows != [int(i) for i in split.test] or not isinstance(preds, list) or len(preds) != len(rows):
+        return None
+    targets = np.asarray(sub_ds.targets, dtype=np.float64)[split.test]
+    score = regression_metrics(targets, np.asarray(preds, dtype=np.float64))
+    if not all(ledger_mod.same_score(summary.get(m), score[m]) for m in ("rmse", "mae")):
+        return None
+    return {**summary, **_scores(score), "reused": True, "ledger": ledger_mod.origin(entry)}
 
 
 def chemprop_kept_score(run_dir: Path, sub_ds, split) -> dict[str, Any]:
@@ -512,10 +589,19 @@ def _chemprop_epochs(out_dir: Path) -> int | None:
 
 
 def run_rf(
-    sub_ds, split, seed: int, trees: int, jobs: int, run_dir: Path, fresh: bool, log
+    sub_ds,
+    split,
+    seed: int,
+    trees: int,
+    jobs: int,
+    run_dir: Path,
+    fresh: bool,
+    log,
+    ledger=None,
+    ledger_run: str | None = None,
 ) -> dict[str, Any]:
     """RandomForest on Morgan bits of the training rows, scored on the test rows (or the finished run
-    recorded in ``run_dir``: 500 trees on Lipophilicity take minutes)."""
+    recorded in ``run_dir`` or in ``ledger``: 500 trees on Lipophilicity take minutes)."""
     import importlib.metadata
 
     from chemtl.atomic import write_json
@@ -540,7 +626,11 @@ def run_rf(
         if score is not None:
             # the reused number is recomputed from the run's kept predictions
             log(f"    RF-Morgan: reused finished run in {run_dir} (scored again from its predictions)")
-            return {**stamp["summary"], **_scores(score), "reused": True}
+            keep_peer(ledger, ledger_run, record, stamp["summary"], split, stamp["test_predictions"])
+            return {**stamp["summary"], **_scores(score), "reused": True, "ledger": None}
+    if not fresh and (taken := recorded_peer(ledger, ledger_run, record, sub_ds, split)) is not None:
+        log(f"    RF-Morgan: taken from the ledger ({ledger_run}, measured {taken['ledger']['at']})")
+        return taken
     start = time.perf_counter()
     rf = MorganRandomForest(n_estimators=trees, n_jobs=jobs, random_state=seed)
     rf.fit([sub_ds.inputs[i] for i in split.train], targets[split.train])
@@ -564,7 +654,8 @@ def run_rf(
             "test_predictions": [float(x) for x in preds],
         },
     )
-    return {**summary, "reused": False}
+    keep_peer(ledger, ledger_run, record, summary, split, preds)
+    return {**summary, "reused": False, "ledger": None}
 
 
 def rf_kept_score(stamp: dict[str, Any], sub_ds, split) -> dict[str, Any] | None:
@@ -638,6 +729,7 @@ def main(argv: list[str] | None = None) -> dict[str, Path]:
         )
 
     notes: list[str] = []
+    kept = ledger.Ledger.from_args(args, NAME, common.results_dir(args.results_dir))
     model, model_sha256 = common.smiles_model(args.model, DEFAULT_MODEL, notes, log)
 
     exe, why = find_chemprop(args.chemprop)
@@ -712,6 +804,8 @@ def main(argv: list[str] | None = None) -> dict[str, Path]:
                         base / chemtl_dir_name(model, features),
                         args.fresh,
                         log,
+                        ledger=kept,
+                        ledger_run=f"{name}/{tag}/{chemtl_dir_name(model, features)}",
                     )
                     run["methods"][key] = out
                     log(
@@ -719,11 +813,32 @@ def main(argv: list[str] | None = None) -> dict[str, Path]:
                     )
                 if exe is not None:
                     out = run_chemprop(
-                        exe, version, sub_ds, split, seed, args, base / "chemprop", args.fresh, log
+                        exe,
+                        version,
+                        sub_ds,
+                        split,
+                        seed,
+                        args,
+                        base / "chemprop",
+                        args.fresh,
+                        log,
+                        ledger=kept,
+                        ledger_run=f"{name}/{tag}/chemprop",
                     )
                     run["methods"]["chemprop"] = out
                     log(f"    chemprop: RMSE {out['rmse']:.4f} ({out['wall_seconds']:.0f} s)")
-                out = run_rf(sub_ds, split, seed, rf_trees, args.rf_jobs, base / "rf-morgan", args.fresh, log)
+                out = run_rf(
+                    sub_ds,
+                    split,
+                    seed,
+                    rf_trees,
+                    args.rf_jobs,
+                    base / "rf-morgan",
+                    args.fresh,
+                    log,
+                    ledger=kept,
+                    ledger_run=f"{name}/{tag}/rf-morgan",
+                )
                 run["methods"]["rf"] = out
                 log(f"    RF-Morgan: RMSE {out['rmse']:.4f} ({out['wall_seconds']:.1f} s)")
                 runs.append(run)
@@ -882,6 +997,9 @@ def main(argv: list[str] | None = None) -> dict[str, Path]:
         notes.append(
             "Not the full protocol (datasets, splits, seeds or --size-cap): the numbers are a smoke test only."
         )
+    taken_note = ledger.summary_note([o for r in runs for o in r["methods"].values()], kept)
+    if taken_note:
+        notes.append(taken_note)
     notes += [
         "Splits, 80/10/10 train/val/test: scaffold = balanced Bemis-Murcko scaffold split (chemprop's "
         "scaffold_balanced; the seed shuffles the scaffold groups); random = a random split of compounds "
@@ -975,6 +1093,7 @@ def main(argv: list[str] | None = None) -> dict[str, Path]:
             },
             "size_cap": args.size_cap,
             "work_dir": str(work),
+            "ledger": None if kept.root is None else str(kept.root),
         },
     }
     if not all(math.isfinite(v) for v in payload["data"]["wall_seconds_by_method"].values()):

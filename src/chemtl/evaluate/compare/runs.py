@@ -119,7 +119,8 @@ def subset_rows(pool: np.ndarray, n: int, seed: int, fold: int | None) -> np.nda
 @dataclass
 class FinishedRun:
     """What ``reuse_or_train`` returns: ``status`` "reused" or "trained", the run's metrics.json
-    and its stamp (the extra fields the training step recorded, e.g. wall seconds)."""
+    and its stamp (the extra fields the training step recorded, e.g. wall seconds). A benchmark
+    that takes a run from its ledger of kept runs (benchmarks/ledger.py) says "recorded"."""
 
     status: str
     metrics: dict[str, Any]
@@ -127,7 +128,7 @@ class FinishedRun:
 
     @property
     def reused(self) -> bool:
-        return self.status == "reused"
+        return self.status in ("reused", "recorded")
 
 
 def finished_run(run_dir: str | Path, key: str, stamp_name: str = RUN_FILE) -> FinishedRun | None:

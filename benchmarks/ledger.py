@@ -1,0 +1,185 @@
+"""The run ledger: a benchmark protocol longer than a session, finished in pieces that are kept.
+
+A benchmark's run directories live under ``build/`` and last as long as the machine; a protocol
+of many hours (the molecules benchmark with and without the hybrid head is about 8 hours of one
+core, MoleculeACE 4-5 more) does not fit one session of a 2-core machine. So each finished run is
+also written down in the repository, ``benchmarks/results/ledger/BENCH/RUN.json``:
+
+- ``key``: the very hash its run directory is stamped with (model weights, rows, inputs, targets,
+  configurations), so a record is only ever taken for the run it describes;
+- ``payload``: what the benchmark needs from the run (metrics, cost) and the predictions it made
+  on the rows it is scored on, so the numbers can be computed again from them;
+- ``recorded``: when, on what machine, with what versions and at which commit.
+
+A later run of the benchmark, on this machine or another, takes a recorded run whose key matches
+instead of training it again; the caller scores its kept predictions again and refuses a record
+whose predictions do not give its numbers. The result says how many runs came from the ledger and
+when they were measured. ``--fresh`` retrains (and writes the record anew); ``--ledger none``
+neither reads nor writes. A ``--quick`` smoke run keeps no ledger unless ``--ledger DIR`` asks.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+FORMAT = 1
+DIR_NAME = "ledger"
+
+
+def add_ledger_arg(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--ledger",
+        default=None,
+        metavar="DIR|none",
+        help="the run ledger: finished runs kept in the repository and taken instead of retraining "
+        "(default RESULTS_DIR/ledger/NAME; 'none': neither read nor written; off for --quick)",
+    )
+
+
+class Ledger:
+    """Records of finished runs under ``root`` (None: a ledger that holds nothing and keeps nothing)."""
+
+    def __init__(self, root: str | Path | None, bench: str = ""):
+        self.root = None if root is None else Path(root)
+        self.bench = bench
+
+    @classmethod
+    def from_args(cls, args: Any, bench: str, results_dir: Path) -> Ledger:
+        option = getattr(args, "ledger", None)
+        if option is not None and option.strip().lower() == "none":
+            return cls(None, bench)
+        if option is None:
+            return cls(None if getattr(args, "quick", False) else results_dir / DIR_NAME / bench, bench)
+        return cls(Path(option), bench)
+
+    def path(self, run: str) -> Path:
+        from chemtl.errors import ChemtlError
+
+        parts = run.split("/")
+        if self.root is None or any(p in ("", "..", ".") for p in parts):
+            raise ChemtlError(f"ledger run name {run!r}: a relative path under the ledger is needed")
+        return self.root / f"{run}.json"
+
+    def get(self, run: str, key: str) -> dict[str, Any] | None:
+        """The record of ``run`` when it is there, readable and stamped with ``key``; else None."""
+        entry = self.read(run)
+        return entry if entry is not None and entry.get("key") == key else None
+
+    def read(self, run: str) -> dict[str, Any] | None:
+        """The record of ``run`` whatever its key (a reader that checks the rows itself), or None."""
+        if self.root is None:
+            return None
+        try:
+            entry = json.loads(self.path(run).read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return None
+        ok = (
+            isinstance(entry, dict)
+            and entry.get("format") == FORMAT
+            and isinstance(entry.get("payload"), dict)
+        )
+        return entry if ok else None
+
+    def sibling(self, bench: str) -> Ledger:
+        """The ledger of another benchmark beside this one (``ROOT/../BENCH``)."""
+        return Ledger(None if self.root is None else self.root.parent / bench, bench)
+
+    def put(self, run: str, key: str, payload: dict[str, Any]) -> Path | None:
+        """Write the record of ``run`` (atomically), unless it already holds this key: a record keeps
+        the date of its first measurement. Returns the path written, or None."""
+        if self.root is None or self.get(run, key) is not None:
+            return None
+        import common
+
+        from chemtl.atomic import write_json
+
+        path = self.path(run)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        write_json(
+            path,
+            {
+                "format": FORMAT,
+                "benchmark": self.bench,
+                "run": run,
+                "key": key,
+                "recorded": {
+                    "at": common.now_iso(),
+                    "machine": _machine(),
+                    "git_commit": common.git_commit(),
+                    "versions": common.versions(),
+                },
+                "payload": _plain(payload),
+            },
+        )
+        return path
+
+
+def _machine() -> dict[str, Any]:
+    import common
+
+    info = common.machine_info()
+    return {k: info.get(k) for k in ("platform", "cpu_model", "cpu_count", "torch_threads", "load_average")}
+
+
+def _plain(value: Any) -> Any:
+    """JSON-ready: numpy scalars and arrays to Python numbers and lists."""
+    if isinstance(value, dict):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    if isinstance(value, np.ndarray):
+        return _plain(value.tolist())
+    if isinstance(value, np.generic):
+        return value.item()
+    return value
+
+
+def same_score(recorded: float | None, again: float | None, tol: float = 1e-6) -> bool:
+    """Whether a number scored again from kept predictions is the recorded one (kept predictions
+    are written with 10 significant digits, hence the tolerance)."""
+    if recorded is None or again is None:
+        return recorded is None and again is None
+    return abs(float(recorded) - float(again)) <= tol * max(1.0, abs(float(recorded)))
+
+
+def origin(entry: dict[str, Any]) -> dict[str, Any]:
+    """What a result says about a run taken from the ledger: when and where it was measured."""
+    rec = entry.get("recorded") or {}
+    machine = rec.get("machine") or {}
+    return {
+        "at": rec.get("at"),
+        "git_commit": rec.get("git_commit"),
+        "cpu_model": machine.get("cpu_model"),
+        "torch_threads": machine.get("torch_threads"),
+    }
+
+
+def summary_note(runs: list[dict[str, Any]], ledger: Ledger) -> str | None:
+    """One note on the runs of a result that came from the ledger (each a method outcome with
+    ``"ledger"`` set), or None when none did."""
+    taken = [r["ledger"] for r in runs if r.get("ledger")]
+    if not taken:
+        return None
+    dates = sorted(str(t.get("at"))[:10] for t in taken if t.get("at"))
+    span = dates[0] if dates and dates[0] == dates[-1] else f"{dates[0]} to {dates[-1]}" if dates else "?"
+    cpus = sorted({str(t.get("cpu_model")) for t in taken})
+    where = ledger.root if ledger.root is not None else "the ledger"
+    return (
+        f"{len(taken)} of {len(runs)} runs were taken from the run ledger ({_display(where)}), measured "
+        f"{span} on {', '.join(cpus)} by this same script; each was scored again from its kept "
+        "predictions, which give its recorded numbers."
+    )
+
+
+def _display(path: Any) -> str:
+    import common
+
+    try:
+        return str(Path(path).resolve().relative_to(common.REPO_ROOT))
+    except ValueError:
+        return str(path)

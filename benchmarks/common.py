@@ -138,7 +138,8 @@ def finetune_pinned(
     With a ``ledger`` (``ledger.Ledger``) the run is also written down there as ``ledger_run``
     once finished, and when ``run_dir`` holds no finished run with this key, a record with it is
     taken instead of training (status "recorded", its stamp's ``ledger`` says when it was
-    measured), after its kept predictions were scored again (``chemtl_record_metrics``)."""
+    measured and its ``predictions`` are the kept ones), after its kept predictions were scored
+    again (``chemtl_record_metrics``)."""
     from chemtl.evaluate.compare import FinishedRun, finished_run, reuse_or_train
     from chemtl.pipelines.finetune import finetune
 
@@ -149,7 +150,8 @@ def finetune_pinned(
         if entry is not None and chemtl_record_metrics(entry["payload"]) is not None:
             import ledger as ledger_mod
 
-            stamp = {**entry["payload"]["stamp"], "ledger": ledger_mod.origin(entry)}
+            kept = entry["payload"]["predictions"]
+            stamp = {**entry["payload"]["stamp"], "ledger": ledger_mod.origin(entry), "predictions": kept}
             return FinishedRun("recorded", entry["payload"]["metrics"], stamp)
 
     def train(resume: bool, overwrite: bool):

@@ -119,6 +119,55 @@ class Ledger:
         return path
 
 
+def config_key(record: dict[str, Any]) -> str:
+    """The key of a peer run (a baseline model the benchmark fits itself, Chemprop through its
+    CLI): the hash of its config record as JSON, the one its run directory's stamp compares."""
+    from chemtl.evaluate.compare import hash_json
+
+    return hash_json(json.loads(json.dumps(record)))
+
+
+def keep_peer(
+    book: Ledger | None, run: str | None, record: dict[str, Any], summary: dict[str, Any], test_rows, preds
+) -> None:
+    """Write a finished peer run down: its config record (whose hash is the key), its summary and
+    its test rows and predictions."""
+    if book is None or run is None:
+        return
+    book.put(
+        run,
+        config_key(record),
+        {
+            "config": json.loads(json.dumps(record)),
+            "summary": summary,
+            "test_rows": [int(i) for i in test_rows],
+            "test_predictions": [float(x) for x in preds],
+        },
+    )
+
+
+def take_peer(
+    book: Ledger | None, run: str | None, record: dict[str, Any], test_rows, score
+) -> dict[str, Any] | None:
+    """A peer run's outcome from its record: ``score(predictions)`` of the record's test
+    predictions, which must be for ``test_rows`` and give its recorded RMSE (and MAE where
+    recorded); None when there is no record of this config or it fails that check. The outcome
+    is the recorded summary with the scores on top, ``reused`` and ``ledger`` (``origin``)."""
+    if book is None or run is None:
+        return None
+    entry = book.get(run, config_key(record))
+    if entry is None:
+        return None
+    got = entry["payload"]
+    rows, preds, summary = got.get("test_rows"), got.get("test_predictions"), got.get("summary") or {}
+    if rows != [int(i) for i in test_rows] or not isinstance(preds, list) or len(preds) != len(rows):
+        return None
+    again = score(np.asarray(preds, dtype=np.float64))
+    if not all(same_score(summary.get(m), again.get(m)) for m in ("rmse", "mae") if m in summary):
+        return None
+    return {**summary, **again, "reused": True, "ledger": origin(entry)}
+
+
 def _machine() -> dict[str, Any]:
     import common
 

@@ -52,6 +52,7 @@ if __package__ in (None, ""):
     sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import common  # noqa: E402
+from ledger import Ledger, add_ledger_arg, keep_peer, summary_note, take_peer  # noqa: E402
 
 NAME = "moleculeace"
 DEFAULT_MODEL = "smiles-small"
@@ -175,6 +176,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="split files and run directories (default build/benchmarks/moleculeace[-quick])",
     )
     p.add_argument("--fresh", action="store_true", help="retrain every run even where a finished one exists")
+    add_ledger_arg(p)
     return p
 
 
@@ -294,10 +296,21 @@ def _cliff_check(ds) -> int:
 
 
 def run_peer(
-    method: str, params: dict[str, Any], sub_ds, split, cliff: np.ndarray, features, run_dir: Path, fresh, log
+    method: str,
+    params: dict[str, Any],
+    sub_ds,
+    split,
+    cliff: np.ndarray,
+    features,
+    run_dir: Path,
+    fresh,
+    log,
+    ledger: Ledger | None = None,
+    ledger_run: str | None = None,
 ) -> dict[str, Any]:
     """RF or SVM on the ECFP bits of every training row (train and validation), scored on the test
-    rows; or the finished run recorded in ``run_dir`` (scored again from its kept predictions)."""
+    rows; or the finished run recorded in ``run_dir`` or in ``ledger`` (``ledger_run``), scored
+    again from its kept predictions."""
     import importlib.metadata
 
     from chemtl.atomic import write_json
@@ -320,7 +333,18 @@ def run_peer(
         if _same_config(stamp, record) and isinstance(kept, list) and len(kept) == len(split.test):
             log(f"    {LABELS[method]}: reused finished run in {run_dir}")
             preds = np.asarray(kept, dtype=np.float64)
-            return {**stamp["summary"], **_scores(y[split.test], preds, cliff), "reused": True}
+            keep_peer(ledger, ledger_run, record, stamp["summary"], split.test, preds)
+            return {
+                **stamp["summary"],
+                **_scores(y[split.test], preds, cliff),
+                "reused": True,
+                "ledger": None,
+            }
+    score = lambda preds: _scores(y[split.test], preds, cliff)  # noqa: E731
+    taken = None if fresh else take_peer(ledger, ledger_run, record, split.test, score)
+    if taken is not None:
+        log(f"    {LABELS[method]}: taken from the ledger ({ledger_run}, measured {taken['ledger']['at']})")
+        return taken
     from sklearn.ensemble import RandomForestRegressor
     from sklearn.svm import SVR
 
@@ -347,7 +371,8 @@ def run_peer(
             "test_predictions": [float(v) for v in preds],
         },
     )
-    return {**summary, "reused": False}
+    keep_peer(ledger, ledger_run, record, summary, split.test, preds)
+    return {**summary, "reused": False, "ledger": None}
 
 
 def run_chemtl(
@@ -362,8 +387,11 @@ def run_chemtl(
     run_dir: Path,
     fresh,
     log,
+    ledger: Ledger | None = None,
+    ledger_run: str | None = None,
 ) -> dict[str, Any]:
-    """One fine-tuning run (or the finished one in ``run_dir``), scored from its predictions.csv."""
+    """One fine-tuning run (or the finished one in ``run_dir``), scored from its predictions.csv;
+    or its record in ``ledger``, scored from the test predictions it kept."""
     import pandas as pd
 
     from chemtl.errors import ChemtlError
@@ -384,17 +412,27 @@ def run_chemtl(
         run_dir,
         fresh,
         NAME,
+        ledger=ledger,
+        ledger_run=ledger_run,
     )
-    if done.reused:
-        log(f"    chemtl: reused finished run in {run_dir}")
-    table = pd.read_csv(run_dir / "predictions.csv", dtype={"split": str})
-    test = table[table["split"] == "test"].sort_values("row")
-    if test["row"].tolist() != [int(i) for i in split.test]:
-        raise ChemtlError(f"{run_dir / 'predictions.csv'}: its test rows are not the split's")
+    if done.status == "recorded":
+        log(f"    chemtl: taken from the ledger ({ledger_run}, measured {done.stamp['ledger']['at']})")
+        kept = done.stamp["predictions"]["test"]
+        rows, preds = kept["rows"], np.asarray(kept["predictions"], dtype=np.float64)
+        where = f"the ledger record {ledger_run}"
+    else:
+        if done.reused:
+            log(f"    chemtl: reused finished run in {run_dir}")
+        table = pd.read_csv(run_dir / "predictions.csv", dtype={"split": str})
+        test = table[table["split"] == "test"].sort_values("row")
+        rows, preds = test["row"].tolist(), test["prediction"].to_numpy(dtype=np.float64)
+        where = str(run_dir / "predictions.csv")
+    if rows != [int(i) for i in split.test]:
+        raise ChemtlError(f"{where}: its test rows are not the split's")
     y = np.asarray(sub_ds.targets, dtype=np.float64)[split.test]
     metrics = done.metrics
     return {
-        **_scores(y, test["prediction"].to_numpy(dtype=np.float64), cliff),
+        **_scores(y, preds, cliff),
         "val_rmse": (metrics.get("val") or {}).get("rmse"),
         "wall_seconds": round(float(done.stamp.get("wall_seconds") or 0.0), 2),
         "epochs_run": metrics.get("epochs_run"),
@@ -404,6 +442,7 @@ def run_chemtl(
         "n_val": metrics.get("n_val"),
         "n_test": metrics.get("n_test"),
         "reused": done.reused,
+        "ledger": done.stamp.get("ledger"),
     }
 
 
@@ -448,6 +487,7 @@ def main(argv: list[str] | None = None) -> dict[str, Path]:
         raise ChemtlError(f"--rf-trees {args.rf_trees}: use at least 1")
 
     notes: list[str] = []
+    kept = Ledger.from_args(args, NAME, common.results_dir(args.results_dir))
     model, model_sha256 = common.smiles_model(args.model, DEFAULT_MODEL, notes, log)
     train_cfg = None if model is None else common.finetune_config(args, features=args.features)
 
@@ -523,6 +563,8 @@ def main(argv: list[str] | None = None) -> dict[str, Path]:
                     base / f"chemtl-{Path(model).name}{with_features}",
                     args.fresh,
                     log,
+                    ledger=kept,
+                    ledger_run=f"{name}/{tag}/chemtl-{Path(model).name}{with_features}",
                 )
                 run["methods"]["chemtl"] = out
                 log(
@@ -531,7 +573,19 @@ def main(argv: list[str] | None = None) -> dict[str, Path]:
                 )
             rf_params = {**params["rf"], "random_state": seed, "n_jobs": args.rf_jobs}
             for method, p in (("rf", rf_params), ("svm", params["svm"])):
-                out = run_peer(method, p, sub_ds, split, cliff, features, base / method, args.fresh, log)
+                out = run_peer(
+                    method,
+                    p,
+                    sub_ds,
+                    split,
+                    cliff,
+                    features,
+                    base / method,
+                    args.fresh,
+                    log,
+                    ledger=kept,
+                    ledger_run=f"{name}/{tag}/{method}",
+                )
                 run["methods"][method] = out
                 log(
                     f"    {LABELS[method]}: RMSE {out['rmse']:.4f}, cliff RMSE {_fmt(out['cliff_rmse'])} "
@@ -696,6 +750,9 @@ def main(argv: list[str] | None = None) -> dict[str, Path]:
             )
             + ", seed=the run's seed"
         )
+    taken_note = summary_note([o for r in runs for o in r["methods"].values()], kept)
+    if taken_note:
+        notes.append(taken_note)
     from chemtl.training.manifest import versions as package_versions
 
     peer_versions = package_versions(("MoleculeACE", "rdkit", "scikit-learn", "torch"))
@@ -751,6 +808,7 @@ def main(argv: list[str] | None = None) -> dict[str, Path]:
             "wall_seconds_by_method": wall_by_method,
             "size_cap": args.size_cap,
             "work_dir": str(work),
+            "ledger": None if kept.root is None else str(kept.root),
         },
     }
     return common.publish(NAME, payload, args, argv, started, started_iso)

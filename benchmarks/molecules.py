@@ -52,7 +52,7 @@ if __package__ in (None, ""):
     sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import common  # noqa: E402
-import ledger  # noqa: E402
+from ledger import Ledger, add_ledger_arg, keep_peer, summary_note, take_peer  # noqa: E402
 
 NAME = "molecules"
 DATASETS = ("esol", "freesolv", "lipophilicity")
@@ -177,7 +177,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="split files and run directories (default build/benchmarks/molecules[-quick])",
     )
     p.add_argument("--fresh", action="store_true", help="retrain every run even where a finished one exists")
-    ledger.add_ledger_arg(p)
+    add_ledger_arg(p)
     return p
 
 
@@ -438,9 +438,10 @@ def run_chemprop(
             score = chemprop_kept_score(run_dir, sub_ds, split)
             log(f"    chemprop: reused finished run in {run_dir} (scored again from its predictions)")
             preds = _chemprop_predictions(preds_path, sub_ds, split)
-            keep_peer(ledger, ledger_run, record, stamp["summary"], split, preds)
+            keep_peer(ledger, ledger_run, record, stamp["summary"], split.test, preds)
             return {**stamp["summary"], **_scores(score), "reused": True, "ledger": None}
-    if not fresh and (taken := recorded_peer(ledger, ledger_run, record, sub_ds, split)) is not None:
+    taken = None if fresh else take_peer(ledger, ledger_run, record, split.test, _test_scores(sub_ds, split))
+    if taken is not None:
         log(f"    chemprop: taken from the ledger ({ledger_run}, measured {taken['ledger']['at']})")
         return taken
     shutil.rmtree(run_dir, ignore_errors=True)
@@ -487,54 +488,8 @@ def run_chemprop(
         "command": [Path(exe).name, *train_cmd[1:]],
     }
     write_json(stamp_file, {"config": record, "summary": summary})
-    keep_peer(ledger, ledger_run, record, summary, split, preds)
+    keep_peer(ledger, ledger_run, record, summary, split.test, preds)
     return {**summary, "reused": False, "ledger": None}
-
-
-def keep_peer(ledger, run: str | None, record: dict[str, Any], summary: dict[str, Any], split, preds) -> None:
-    """Write a finished peer run (Chemprop, the RandomForest) down in the ledger: its config
-    record (whose hash is the key), summary and test predictions."""
-    from chemtl.evaluate.compare import hash_json
-
-    if ledger is None or run is None:
-        return
-    plain = json.loads(json.dumps(record))
-    ledger.put(
-        run,
-        hash_json(plain),
-        {
-            "config": plain,
-            "summary": summary,
-            "test_rows": [int(i) for i in split.test],
-            "test_predictions": [float(x) for x in preds],
-        },
-    )
-
-
-def recorded_peer(ledger, run: str | None, record: dict[str, Any], sub_ds, split) -> dict[str, Any] | None:
-    """A peer run's outcome from its ledger record, scored again from the record's test
-    predictions on this split's test rows; None when there is no record with this config, or its
-    predictions are for other rows or do not give its recorded RMSE and MAE."""
-    import ledger as ledger_mod
-
-    from chemtl.evaluate.compare import hash_json
-    from chemtl.evaluate.metrics import regression_metrics
-
-    if ledger is None or run is None:
-        return None
-    entry = ledger.get(run, hash_json(json.loads(json.dumps(record))))
-    if entry is None:
-        return None
-    got = entry["payload"]
-    rows, preds = got.get("test_rows"), got.get("test_predictions")
-    summary = got.get("summary") or {}
-    if rows != [int(i) for i in split.test] or not isinstance(preds, list) or len(preds) != len(rows):
-        return None
-    targets = np.asarray(sub_ds.targets, dtype=np.float64)[split.test]
-    score = regression_metrics(targets, np.asarray(preds, dtype=np.float64))
-    if not all(ledger_mod.same_score(summary.get(m), score[m]) for m in ("rmse", "mae")):
-        return None
-    return {**summary, **_scores(score), "reused": True, "ledger": ledger_mod.origin(entry)}
 
 
 def chemprop_kept_score(run_dir: Path, sub_ds, split) -> dict[str, Any]:
@@ -564,6 +519,14 @@ def _chemprop_predictions(preds_path: Path, sub_ds, split) -> np.ndarray:
     if len(preds) != len(split.test) or list(table["smiles"]) != [sub_ds.inputs[i] for i in split.test]:
         raise ChemtlError(f"{preds_path}: the predictions do not match the {len(split.test)} test rows")
     return preds
+
+
+def _test_scores(sub_ds, split):
+    """Test predictions -> their RMSE, MAE and R2 on the split's test rows."""
+    from chemtl.evaluate.metrics import regression_metrics
+
+    targets = np.asarray(sub_ds.targets, dtype=np.float64)[split.test]
+    return lambda preds: _scores(regression_metrics(targets, preds))
 
 
 def _scores(score: dict[str, Any]) -> dict[str, Any]:
@@ -626,9 +589,10 @@ def run_rf(
         if score is not None:
             # the reused number is recomputed from the run's kept predictions
             log(f"    RF-Morgan: reused finished run in {run_dir} (scored again from its predictions)")
-            keep_peer(ledger, ledger_run, record, stamp["summary"], split, stamp["test_predictions"])
+            keep_peer(ledger, ledger_run, record, stamp["summary"], split.test, stamp["test_predictions"])
             return {**stamp["summary"], **_scores(score), "reused": True, "ledger": None}
-    if not fresh and (taken := recorded_peer(ledger, ledger_run, record, sub_ds, split)) is not None:
+    taken = None if fresh else take_peer(ledger, ledger_run, record, split.test, _test_scores(sub_ds, split))
+    if taken is not None:
         log(f"    RF-Morgan: taken from the ledger ({ledger_run}, measured {taken['ledger']['at']})")
         return taken
     start = time.perf_counter()
@@ -654,7 +618,7 @@ def run_rf(
             "test_predictions": [float(x) for x in preds],
         },
     )
-    keep_peer(ledger, ledger_run, record, summary, split, preds)
+    keep_peer(ledger, ledger_run, record, summary, split.test, preds)
     return {**summary, "reused": False, "ledger": None}
 
 
@@ -729,7 +693,7 @@ def main(argv: list[str] | None = None) -> dict[str, Path]:
         )
 
     notes: list[str] = []
-    kept = ledger.Ledger.from_args(args, NAME, common.results_dir(args.results_dir))
+    kept = Ledger.from_args(args, NAME, common.results_dir(args.results_dir))
     model, model_sha256 = common.smiles_model(args.model, DEFAULT_MODEL, notes, log)
 
     exe, why = find_chemprop(args.chemprop)
@@ -997,7 +961,7 @@ def main(argv: list[str] | None = None) -> dict[str, Path]:
         notes.append(
             "Not the full protocol (datasets, splits, seeds or --size-cap): the numbers are a smoke test only."
         )
-    taken_note = ledger.summary_note([o for r in runs for o in r["methods"].values()], kept)
+    taken_note = summary_note([o for r in runs for o in r["methods"].values()], kept)
     if taken_note:
         notes.append(taken_note)
     notes += [

@@ -195,3 +195,25 @@ def test_molecule_recipe_takes_its_baseline_and_peers_from_the_molecules_ledger(
     assert data["peers"]["chemprop"]["status"] == "not run"
     # its own rows are recorded in its own ledger
     assert (book / "molecule_recipe" / "lipophilicity" / "scaffold_seed0_cap60").is_dir()
+
+
+def test_moleculeace_takes_recorded_runs_with_their_cliff_scores(chemtl, tiny_smiles_model, tmp_path):
+    def argv(work):
+        return (
+            "benchmark", "moleculeace", "--quick", "--model", tiny_smiles_model, "--results-dir", tmp_path / "r",
+            "--docs", tmp_path / "B.md", "--work-dir", work, "--ledger", tmp_path / "ledger",
+        )  # fmt: skip
+
+    code, _, err = chemtl(*argv(tmp_path / "w1"))
+    assert code == 0, err
+    result = tmp_path / "r" / "moleculeace.quick.json"
+    first = json.loads(result.read_text())["data"]["runs"][0]["methods"]
+    names = sorted(p.stem for p in (tmp_path / "ledger").rglob("*.json"))
+    assert names == [f"chemtl-{Path(tiny_smiles_model).name}", "rf", "svm"]
+    code, _, err = chemtl(*argv(tmp_path / "w2"))
+    assert code == 0, err
+    assert err.count("taken from the ledger (CHEMBL4616_EC50/seed0_cap100/") == 3
+    again = json.loads(result.read_text())["data"]["runs"][0]["methods"]
+    for m in ("chemtl", "rf", "svm"):
+        assert (again[m]["rmse"], again[m]["cliff_rmse"]) == (first[m]["rmse"], first[m]["cliff_rmse"]), m
+        assert again[m]["reused"] is True and again[m]["ledger"] is not None

@@ -55,6 +55,10 @@ class Ledger:
             return cls(None, bench)
         if option is None:
             return cls(None if getattr(args, "quick", False) else results_dir / DIR_NAME / bench, bench)
+        if Path(option).exists() and not Path(option).is_dir():
+            from chemtl.errors import ChemtlError
+
+            raise ChemtlError(f"--ledger {option!r}: not a directory")
         return cls(Path(option), bench)
 
     def path(self, run: str) -> Path:

@@ -67,6 +67,20 @@ def test_from_args_defaults(ledger, tmp_path):
     assert L(Args(quick=True), "molecules", tmp_path).root is None
     assert L(Args("none"), "molecules", tmp_path).root is None
     assert L(Args(str(tmp_path / "x"), quick=True), "molecules", tmp_path).root == tmp_path / "x"
+    (tmp_path / "file").write_text("")
+    with pytest.raises(ChemtlError, match=r"^--ledger '.*/file': not a directory$"):
+        L(Args(str(tmp_path / "file")), "molecules", tmp_path)
+
+
+def test_a_file_as_ledger_is_a_one_line_error(chemtl, tmp_path):
+    (tmp_path / "f.txt").write_text("x")
+    code, out, err = chemtl(
+        "benchmark", "molecules", "--quick", "--model", "none", "--chemprop", "none", "--ledger", tmp_path / "f.txt",
+        "--results-dir", tmp_path / "r", "--docs", tmp_path / "B.md", "--work-dir", tmp_path / "w",
+    )  # fmt: skip
+    assert code == 2 and out == ""
+    assert err.strip().splitlines() == [f"error: --ledger {str(tmp_path / 'f.txt')!r}: not a directory"]
+    assert not (tmp_path / "r").exists() and not (tmp_path / "w").exists()
 
 
 def test_same_score_and_summary_note(ledger):

@@ -140,7 +140,7 @@ def finetune_pinned(
     taken instead of training (status "recorded", its stamp's ``ledger`` says when it was
     measured and its ``predictions`` are the kept ones), after its kept predictions were scored
     again (``chemtl_record_metrics``)."""
-    from chemtl.evaluate.compare import FinishedRun, finished_run, reuse_or_train
+    from chemtl.evaluate.compare import FinishedRun, finished_run, read_json, reuse_or_train
     from chemtl.pipelines.finetune import finetune
 
     key = finetune_key(model_sha256, dataset, sub_ds, data, rows, train_cfg, strategy)
@@ -174,7 +174,8 @@ def finetune_pinned(
         extra = {k: done.stamp[k] for k in ("wall_seconds", "model_sha256") if k in done.stamp}
         payload = {"metrics": done.metrics, "stamp": extra, "predictions": kept_predictions(run_dir)}
         if chemtl_record_metrics(payload) is not None:
-            ledger.put(ledger_run, key, payload)
+            manifest = read_json(run_dir / "manifest.json") or {}
+            ledger.put(ledger_run, key, payload, measured=manifest.get("finished"))
     return done
 
 

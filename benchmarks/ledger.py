@@ -93,9 +93,10 @@ class Ledger:
         """The ledger of another benchmark beside this one (``ROOT/../BENCH``)."""
         return Ledger(None if self.root is None else self.root.parent / bench, bench)
 
-    def put(self, run: str, key: str, payload: dict[str, Any]) -> Path | None:
+    def put(self, run: str, key: str, payload: dict[str, Any], measured: str | None = None) -> Path | None:
         """Write the record of ``run`` (atomically), unless it already holds this key: a record keeps
-        the date of its first measurement. Returns the path written, or None."""
+        the date of its first measurement. ``measured``: when the run finished (ISO; default now).
+        Returns the path written, or None."""
         if self.root is None or self.get(run, key) is not None:
             return None
         import common
@@ -113,6 +114,7 @@ class Ledger:
                 "key": key,
                 "recorded": {
                     "at": common.now_iso(),
+                    "measured": measured or common.now_iso(),
                     "machine": _machine(),
                     "git_commit": common.git_commit(),
                     "versions": common.versions(),
@@ -132,12 +134,25 @@ def config_key(record: dict[str, Any]) -> str:
 
 
 def keep_peer(
-    book: Ledger | None, run: str | None, record: dict[str, Any], summary: dict[str, Any], test_rows, preds
+    book: Ledger | None,
+    run: str | None,
+    record: dict[str, Any],
+    summary: dict[str, Any],
+    test_rows,
+    preds,
+    stamp_file: Path | None = None,
 ) -> None:
     """Write a finished peer run down: its config record (whose hash is the key), its summary and
-    its test rows and predictions."""
+    its test rows and predictions; measured when ``stamp_file`` (its run directory's stamp) was
+    written, when given."""
     if book is None or run is None:
         return
+    measured = None
+    if stamp_file is not None and stamp_file.is_file():
+        import datetime as dt
+
+        stamped = dt.datetime.fromtimestamp(stamp_file.stat().st_mtime, dt.UTC)
+        measured = stamped.isoformat(timespec="seconds")
     book.put(
         run,
         config_key(record),
@@ -147,6 +162,7 @@ def keep_peer(
             "test_rows": [int(i) for i in test_rows],
             "test_predictions": [float(x) for x in preds],
         },
+        measured=measured,
     )
 
 
@@ -205,7 +221,7 @@ def origin(entry: dict[str, Any]) -> dict[str, Any]:
     rec = entry.get("recorded") or {}
     machine = rec.get("machine") or {}
     return {
-        "at": rec.get("at"),
+        "at": rec.get("measured") or rec.get("at"),
         "git_commit": rec.get("git_commit"),
         "cpu_model": machine.get("cpu_model"),
         "torch_threads": machine.get("torch_threads"),

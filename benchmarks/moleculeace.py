@@ -333,7 +333,7 @@ def run_peer(
         if _same_config(stamp, record) and isinstance(kept, list) and len(kept) == len(split.test):
             log(f"    {LABELS[method]}: reused finished run in {run_dir}")
             preds = np.asarray(kept, dtype=np.float64)
-            keep_peer(ledger, ledger_run, record, stamp["summary"], split.test, preds)
+            keep_peer(ledger, ledger_run, record, stamp["summary"], split.test, preds, stamp_file)
             return {
                 **stamp["summary"],
                 **_scores(y[split.test], preds, cliff),

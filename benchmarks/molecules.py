@@ -438,7 +438,7 @@ def run_chemprop(
             score = chemprop_kept_score(run_dir, sub_ds, split)
             log(f"    chemprop: reused finished run in {run_dir} (scored again from its predictions)")
             preds = _chemprop_predictions(preds_path, sub_ds, split)
-            keep_peer(ledger, ledger_run, record, stamp["summary"], split.test, preds)
+            keep_peer(ledger, ledger_run, record, stamp["summary"], split.test, preds, stamp_file)
             return {**stamp["summary"], **_scores(score), "reused": True, "ledger": None}
     taken = None if fresh else take_peer(ledger, ledger_run, record, split.test, _test_scores(sub_ds, split))
     if taken is not None:
@@ -589,7 +589,15 @@ def run_rf(
         if score is not None:
             # the reused number is recomputed from the run's kept predictions
             log(f"    RF-Morgan: reused finished run in {run_dir} (scored again from its predictions)")
-            keep_peer(ledger, ledger_run, record, stamp["summary"], split.test, stamp["test_predictions"])
+            keep_peer(
+                ledger,
+                ledger_run,
+                record,
+                stamp["summary"],
+                split.test,
+                stamp["test_predictions"],
+                stamp_file,
+            )
             return {**stamp["summary"], **_scores(score), "reused": True, "ledger": None}
     taken = None if fresh else take_peer(ledger, ledger_run, record, split.test, _test_scores(sub_ds, split))
     if taken is not None:

@@ -34,7 +34,7 @@ def test_put_get_read_keep_the_first_record_of_a_key(ledger, tmp_path):
         "k1",
     )
     assert entry["payload"] == {"summary": {"rmse": 1.5}, "x": [1, 2]}
-    assert {"at", "machine", "git_commit", "versions"} <= set(entry["recorded"])
+    assert {"at", "measured", "machine", "git_commit", "versions"} <= set(entry["recorded"])
     assert book.get("esol/a/rf", "k1") == entry and book.get("esol/a/rf", "k2") is None
     # the same key again writes nothing: a record keeps its first measurement
     assert book.put("esol/a/rf", "k1", {"summary": {"rmse": 9.9}}) is None
@@ -129,6 +129,9 @@ def test_molecules_takes_recorded_runs_once_the_work_dir_is_gone(chemtl, tiny_sm
         rec["key"] == stamp["hash"] and rec["payload"]["metrics"]["test"]["rmse"] == first["chemtl"]["rmse"]
     )
     assert [len(rec["payload"]["predictions"][s]["rows"]) for s in ("val", "test")] == [6, 6]
+    # measured: when the run finished (its manifest), not when it was written down
+    run_dir = tmp_path / "work" / "esol" / "random_seed0_cap60" / chemtl_name
+    assert rec["recorded"]["measured"] == json.loads((run_dir / "manifest.json").read_text())["finished"]
     assert first["chemtl"]["ledger"] is None and first["rf"]["ledger"] is None
 
     # a new machine: no work directory, the same ledger; nothing is trained again
@@ -143,7 +146,8 @@ def test_molecules_takes_recorded_runs_once_the_work_dir_is_gone(chemtl, tiny_sm
     for m, path in zip(("chemtl", "rf"), records, strict=True):
         assert again[m]["rmse"] == first[m]["rmse"] and again[m]["reused"] is True
         assert (
-            again[m]["ledger"]["at"] == json.loads((tmp_path / "ledger" / path).read_text())["recorded"]["at"]
+            again[m]["ledger"]["at"]
+            == json.loads((tmp_path / "ledger" / path).read_text())["recorded"]["measured"]
         )
     assert again["chemtl"]["wall_seconds"] == first["chemtl"]["wall_seconds"]
     assert any(n.startswith("2 of 2 runs were taken from the run ledger") for n in r["notes"])

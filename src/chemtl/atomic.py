@@ -42,9 +42,26 @@ def _file_mode(target: Path) -> int:
     try:
         return target.stat().st_mode & 0o777
     except FileNotFoundError:
-        umask = os.umask(0)
-        os.umask(umask)
-        return 0o666 & ~umask
+        return 0o666 & ~_umask()
+
+
+def _umask() -> int:
+    umask = os.umask(0)
+    os.umask(umask)
+    return umask
+
+
+def usual_modes(directory: str | os.PathLike) -> None:
+    """Give ``directory``, and every file and folder under it, the permissions ``open`` and
+    ``mkdir`` would under the umask: a staging directory from ``mkdtemp`` is 0700, and
+    safetensors writes its files 0600, so a model directory renamed into place would otherwise
+    be unreadable to the other users of a shared machine."""
+    umask = _umask()
+    root = Path(directory)
+    for path in [root, *root.rglob("*")]:
+        if path.is_symlink():
+            continue
+        os.chmod(path, (0o777 if path.is_dir() else 0o666) & ~umask)
 
 
 def write_text(path: str | os.PathLike, text: str) -> None:

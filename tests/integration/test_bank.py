@@ -60,6 +60,18 @@ def run_predict(cli_main, capsys, model, data, out, *extra):
     return code, capsys.readouterr()
 
 
+def test_bank_files_have_the_usual_permissions(bank):
+    import os
+
+    umask = os.umask(0)
+    os.umask(umask)
+    b = bank / "bank"
+    modes = {(p.is_dir(), p.stat().st_mode & 0o777) for p in b.rglob("*")}
+    # the base model and each task folder were staged in mkdtemp (0700), the weights by safetensors (0600)
+    assert modes == {(True, 0o777 & ~umask), (False, 0o666 & ~umask)}
+    assert (b / "base" / "model.safetensors").is_file()
+
+
 def test_bank_json_after_three_tasks(bank, tiny_model):
     b = bank / "bank"
     info = json.loads((b / "bank.json").read_text())

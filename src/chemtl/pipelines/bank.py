@@ -56,7 +56,7 @@ from typing import Any
 
 import numpy as np
 
-from chemtl.atomic import replace_dir, write_json
+from chemtl.atomic import replace_dir, usual_modes, write_json
 from chemtl.errors import ChemtlError
 
 BANK_FILE = "bank.json"
@@ -235,6 +235,7 @@ def add_task(
         save_model_dir(
             base_tmp, copy_weights, source.tokenizer, source.meta or make_meta(kind=source.kind, task=None)
         )
+        usual_modes(base_tmp)  # mkdtemp makes 0700
         replace_dir(base_tmp, path / BASE_DIR)
         info = {
             "format": BANK_FORMAT,
@@ -252,6 +253,7 @@ def add_task(
         STRATEGIES[strategy.name].save_adapter(model, task_tmp)
         for name in RECORD_FILES:
             shutil.copyfile(run / name, task_tmp / name)
+        usual_modes(task_tmp)  # mkdtemp makes 0700; safetensors writes 0600
         replace_dir(task_tmp, path / TASKS_DIR / task_name)
     finally:
         shutil.rmtree(task_tmp, ignore_errors=True)

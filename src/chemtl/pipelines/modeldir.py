@@ -31,7 +31,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from chemtl.atomic import fsync_tree, replace_dir, write_json
+from chemtl.atomic import fsync_tree, replace_dir, usual_modes, write_json
 from chemtl.errors import ChemtlError
 from chemtl.shipped import resolve_model_dir, shipped_models
 from chemtl.training.checkpoint import ModelDirError, check_weights_dir
@@ -218,6 +218,7 @@ def save_model_dir(out_dir: str | os.PathLike, save_weights, tokenizer: Any, met
         save_weights(tmp)
         tokenizer.save_pretrained(tmp)
         write_json(tmp / META_FILE, meta)
+        usual_modes(tmp)  # safetensors writes 0600
         fsync_tree(tmp)
         # config.json last: a reader that finds the new config finds the new weights too.
         names = sorted((p.name for p in tmp.iterdir()), key=lambda n: (n == "config.json", n))

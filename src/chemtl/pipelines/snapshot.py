@@ -33,7 +33,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from chemtl.atomic import fsync_tree, replace_dir
+from chemtl.atomic import fsync_tree, replace_dir, usual_modes
 from chemtl.errors import ChemtlError
 
 WEIGHTS = ("last", "best")
@@ -170,9 +170,7 @@ def _sha256(data: bytes) -> str:
 
 
 def _finish_dir(tmp: Path) -> None:
-    umask = os.umask(0)
-    os.umask(umask)
-    os.chmod(tmp, 0o777 & ~umask)  # mkdtemp makes 0700; give the usual permissions
+    usual_modes(tmp)  # mkdtemp makes 0700; give the usual permissions
     fsync_tree(tmp)
 
 

@@ -175,7 +175,8 @@ def finetune_pinned(
         payload = {"metrics": done.metrics, "stamp": extra, "predictions": kept_predictions(run_dir)}
         if chemtl_record_metrics(payload) is not None:
             manifest = read_json(run_dir / "manifest.json") or {}
-            ledger.put(ledger_run, key, payload, measured=manifest.get("finished"))
+            trained = done.status == "trained"  # a new measurement replaces the record
+            ledger.put(ledger_run, key, payload, measured=manifest.get("finished"), replace=trained)
     return done
 
 

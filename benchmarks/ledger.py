@@ -93,11 +93,14 @@ class Ledger:
         """The ledger of another benchmark beside this one (``ROOT/../BENCH``)."""
         return Ledger(None if self.root is None else self.root.parent / bench, bench)
 
-    def put(self, run: str, key: str, payload: dict[str, Any], measured: str | None = None) -> Path | None:
-        """Write the record of ``run`` (atomically), unless it already holds this key: a record keeps
-        the date of its first measurement. ``measured``: when the run finished (ISO; default now).
-        Returns the path written, or None."""
-        if self.root is None or self.get(run, key) is not None:
+    def put(
+        self, run: str, key: str, payload: dict[str, Any], measured: str | None = None, replace: bool = False
+    ) -> Path | None:
+        """Write the record of ``run`` (atomically), unless it already holds this key and not
+        ``replace`` (a run trained again, by ``--fresh`` or over a record that failed its check, is
+        a new measurement; a run reused from its directory is not). ``measured``: when the run
+        finished (ISO; default now). Returns the path written, or None."""
+        if self.root is None or (not replace and self.get(run, key) is not None):
             return None
         import common
 
@@ -143,8 +146,9 @@ def keep_peer(
     stamp_file: Path | None = None,
 ) -> None:
     """Write a finished peer run down: its config record (whose hash is the key), its summary and
-    its test rows and predictions; measured when ``stamp_file`` (its run directory's stamp) was
-    written, when given."""
+    its test rows and predictions. ``stamp_file``: the stamp of the run directory it was reused
+    from (measured when that was written; an existing record is kept); None: just trained (a new
+    measurement, which replaces any record)."""
     if book is None or run is None:
         return
     measured = None
@@ -163,6 +167,7 @@ def keep_peer(
             "test_predictions": [float(x) for x in preds],
         },
         measured=measured,
+        replace=stamp_file is None,
     )
 
 

@@ -39,6 +39,12 @@ def test_put_get_read_keep_the_first_record_of_a_key(ledger, tmp_path):
     # the same key again writes nothing: a record keeps its first measurement
     assert book.put("esol/a/rf", "k1", {"summary": {"rmse": 9.9}}) is None
     assert book.get("esol/a/rf", "k1")["payload"]["summary"] == {"rmse": 1.5}
+    # unless asked to (a run trained again is a new measurement)
+    assert book.put(
+        "esol/a/rf", "k1", {"summary": {"rmse": 9.9}}, measured="2026-12-03T00:00:00+00:00", replace=True
+    )
+    assert book.get("esol/a/rf", "k1")["payload"]["summary"] == {"rmse": 9.9}
+    assert book.get("esol/a/rf", "k1")["recorded"]["measured"] == "2026-12-03T00:00:00+00:00"
     # another key replaces it (a changed configuration is another run)
     assert book.put("esol/a/rf", "k2", {"summary": {"rmse": 2.5}}) == path
     assert book.get("esol/a/rf", "k1") is None and book.read("esol/a/rf")["key"] == "k2"
@@ -169,6 +175,9 @@ def test_molecules_takes_recorded_runs_once_the_work_dir_is_gone(chemtl, tiny_sm
     assert "taken from the ledger" not in err
     third = json.loads(result.read_text())["data"]["runs"][0]["methods"]
     assert third["chemtl"]["ledger"] is None and third["chemtl"]["reused"] is False
+    # ... and its new measurement replaces the failed record, which is taken again next time
+    code, _, err = chemtl(*_quick(tiny_smiles_model, tmp_path, tmp_path / "work4"))
+    assert code == 0 and err.count("taken from the ledger") == 2, err
     # the seeded runs land on the same numbers (the same seed and threads)
     assert third["chemtl"]["rmse"] == first["chemtl"]["rmse"] and third["rf"]["rmse"] == first["rf"]["rmse"]
 

@@ -392,8 +392,6 @@ def run_chemtl(
 ) -> dict[str, Any]:
     """One fine-tuning run (or the finished one in ``run_dir``), scored from its predictions.csv;
     or its record in ``ledger``, scored from the test predictions it kept."""
-    import pandas as pd
-
     from chemtl.errors import ChemtlError
     from chemtl.evaluate.compare import strategy_config
     from chemtl.training.config import DataConfig
@@ -417,16 +415,13 @@ def run_chemtl(
     )
     if done.status == "recorded":
         log(f"    chemtl: taken from the ledger ({ledger_run}, measured {done.stamp['ledger']['at']})")
-        kept = done.stamp["predictions"]["test"]
-        rows, preds = kept["rows"], np.asarray(kept["predictions"], dtype=np.float64)
-        where = f"the ledger record {ledger_run}"
+        kept, where = done.stamp["predictions"], f"the ledger record {ledger_run}"
     else:
         if done.reused:
             log(f"    chemtl: reused finished run in {run_dir}")
-        table = pd.read_csv(run_dir / "predictions.csv", dtype={"split": str})
-        test = table[table["split"] == "test"].sort_values("row")
-        rows, preds = test["row"].tolist(), test["prediction"].to_numpy(dtype=np.float64)
-        where = str(run_dir / "predictions.csv")
+        kept, where = common.kept_predictions(run_dir, ("test",)), str(run_dir / "predictions.csv")
+    test = kept.get("test") or {"rows": [], "predictions": []}
+    rows, preds = test["rows"], np.asarray(test["predictions"], dtype=np.float64)
     if rows != [int(i) for i in split.test]:
         raise ChemtlError(f"{where}: its test rows are not the split's")
     y = np.asarray(sub_ds.targets, dtype=np.float64)[split.test]

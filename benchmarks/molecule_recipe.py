@@ -206,7 +206,7 @@ def main(argv: list[str] | None = None) -> dict[str, Path]:
     mol_base = mol_work / args.dataset / tag
     mol_run = mol_base / molecules.chemtl_dir_name(model, FEATURES)
     base_key = key_of({})
-    base_record = f"{args.dataset}/{tag}/{molecules.chemtl_dir_name(model, FEATURES)}"
+    base_record = molecules.record_name(args.dataset, tag, molecules.chemtl_dir_name(model, FEATURES))
     stamp = read_json(mol_run / "bench_run.json")
     if finished_run(mol_run, base_key, "bench_run.json") is not None:
         baseline_source = {"run_dir": str(mol_run), "from_molecules": True, "why_not": None}
@@ -239,7 +239,7 @@ def main(argv: list[str] | None = None) -> dict[str, Path]:
         book, record = (
             (mol_kept, base_record)
             if label == "baseline"
-            else (kept, f"{args.dataset}/{tag}/{_dir_name(label)}")
+            else (kept, molecules.record_name(args.dataset, tag, _dir_name(label)))
         )
         finished = (
             finished_run(run_dir, key, "bench_run.json") is not None or book.get(record, key) is not None
@@ -322,10 +322,18 @@ def main(argv: list[str] | None = None) -> dict[str, Path]:
     # ---- the peers of the same rows, from the molecules benchmark's run directories (not rerun)
     peers = {
         "chemprop": _peer(
-            mol_base / "chemprop", "chemprop", sub_ds, split, mol_kept.read(f"{args.dataset}/{tag}/chemprop")
+            mol_base / "chemprop",
+            "chemprop",
+            sub_ds,
+            split,
+            mol_kept.read(molecules.record_name(args.dataset, tag, "chemprop")),
         ),
         "rf": _peer(
-            mol_base / "rf-morgan", "rf", sub_ds, split, mol_kept.read(f"{args.dataset}/{tag}/rf-morgan")
+            mol_base / "rf-morgan",
+            "rf",
+            sub_ds,
+            split,
+            mol_kept.read(molecules.record_name(args.dataset, tag, "rf-morgan")),
         ),
     }
 

@@ -84,6 +84,11 @@ def run_tag(split: str, seed: int, size_cap: int | None) -> str:
     return f"{split}_seed{seed}" + (f"_cap{size_cap}" if size_cap else "")
 
 
+def record_name(dataset: str, tag: str, method_dir: str) -> str:
+    """A run's name in the ledger: its directory under the work directory, ``esol/scaffold_seed0/chemprop``."""
+    return f"{dataset}/{tag}/{method_dir}"
+
+
 def chemtl_dir_name(model: str, features: str) -> str:
     """The run directory of a chemtl variant under a (dataset, split, seed) directory:
     ``chemtl-smiles-small``, ``chemtl-smiles-small+rdkit``, ..."""
@@ -777,7 +782,7 @@ def main(argv: list[str] | None = None) -> dict[str, Path]:
                         args.fresh,
                         log,
                         ledger=kept,
-                        ledger_run=f"{name}/{tag}/{chemtl_dir_name(model, features)}",
+                        ledger_run=record_name(name, tag, chemtl_dir_name(model, features)),
                     )
                     run["methods"][key] = out
                     log(
@@ -795,7 +800,7 @@ def main(argv: list[str] | None = None) -> dict[str, Path]:
                         args.fresh,
                         log,
                         ledger=kept,
-                        ledger_run=f"{name}/{tag}/chemprop",
+                        ledger_run=record_name(name, tag, "chemprop"),
                     )
                     run["methods"]["chemprop"] = out
                     log(f"    chemprop: RMSE {out['rmse']:.4f} ({out['wall_seconds']:.0f} s)")
@@ -809,7 +814,7 @@ def main(argv: list[str] | None = None) -> dict[str, Path]:
                     args.fresh,
                     log,
                     ledger=kept,
-                    ledger_run=f"{name}/{tag}/rf-morgan",
+                    ledger_run=record_name(name, tag, "rf-morgan"),
                 )
                 run["methods"]["rf"] = out
                 log(f"    RF-Morgan: RMSE {out['rmse']:.4f} ({out['wall_seconds']:.1f} s)")

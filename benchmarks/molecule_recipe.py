@@ -385,8 +385,13 @@ def main(argv: list[str] | None = None) -> dict[str, Path]:
         "Ingredients that did not beat the baseline's validation RMSE: "
         + (", ".join(n for n in names if n not in better) or "none") + ".",
         f"Baseline: {what_base}, features {FEATURES}, "
-        + (f"reused from the molecules benchmark's finished run ({baseline_source['run_dir']})."
-           if baseline_source["from_molecules"] else f"trained here ({baseline_source['why_not']})."),
+        + (
+            f"the molecules benchmark's ledger record {base_record} (its finished run, not retrained)."
+            if baseline_source.get("ledger")
+            else f"reused from the molecules benchmark's finished run ({baseline_source['run_dir']})."
+            if baseline_source["from_molecules"]
+            else f"trained here ({baseline_source['why_not']})."
+        ),
         f"Peers: not rerun; read from the molecules benchmark's run directories under {mol_base}, scored again "
         "from their kept test predictions, and only where their split, inputs and targets hashes are this split's "
         f"(rows sha256 {split_sha[:12]}).",

@@ -89,16 +89,43 @@ def record_name(dataset: str, tag: str, method_dir: str) -> str:
     return f"{dataset}/{tag}/{method_dir}"
 
 
-def chemtl_dir_name(model: str, features: str) -> str:
+def chemtl_dir_name(model: str, features: str, recipe: str | None = None) -> str:
     """The run directory of a chemtl variant under a (dataset, split, seed) directory:
-    ``chemtl-smiles-small``, ``chemtl-smiles-small+rdkit``, ..."""
-    return f"chemtl-{Path(model).name}" + ("" if features == "none" else f"+{features}")
+    ``chemtl-smiles-small``, ``chemtl-smiles-small+rdkit``, ``chemtl-smiles-small+rdkit@molecule``
+    (trained with the named recipe ``molecule``), ..."""
+    return (
+        f"chemtl-{Path(model).name}"
+        + ("" if features == "none" else f"+{features}")
+        + ("" if recipe is None else f"@{recipe}")
+    )
 
 
 def chemtl_config(args, seed: int, features: str):
     """The ``TrainConfig`` of a chemtl run of this benchmark: its training flags
-    (``common.finetune_config``; ``args.epochs`` already set), the run's seed, the variant's features."""
-    return dataclasses.replace(common.finetune_config(args), seed=seed, features=features)
+    (``common.finetune_config``; ``args.epochs`` already set), or with ``--recipe`` that named
+    recipe's settings (``--epochs`` given on the command line still wins), the run's seed, the
+    variant's features."""
+    cfg = common.finetune_config(args)
+    if getattr(args, "recipe", None) is not None:
+        settings, _ = recipe_train_settings(args)
+        cfg = dataclasses.replace(cfg, **settings)
+    return dataclasses.replace(cfg, seed=seed, features=features)
+
+
+def recipe_train_settings(args) -> tuple[dict[str, Any], str]:
+    """``--recipe``'s ``TrainConfig`` fields and its ``DataConfig.augment`` (``chemtl.training.recipes``;
+    ``auto`` is randomised SMILES for these SMILES sets); ``--epochs`` when given replaces its epochs."""
+    from chemtl.training.recipes import recipe_settings
+
+    settings, augment = recipe_settings(args.recipe)
+    if getattr(args, "epochs_given", False):
+        settings["max_epochs"] = args.epochs
+    return settings, ("random-smiles" if augment == "auto" else augment)
+
+
+def chemtl_augment(args) -> str:
+    """The training-batch augmentation of this benchmark's chemtl runs: none, or ``--recipe``'s."""
+    return "none" if getattr(args, "recipe", None) is None else recipe_train_settings(args)[1]
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -142,6 +169,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--head-lr", type=float, default=1e-3, help="chemtl head learning rate (default 1e-3)")
     p.add_argument("--lr-decay", type=float, default=1.0, help="layer-wise lr decay (default 1.0: none)")
     p.add_argument("--scheduler", choices=("constant", "linear", "cosine"), default="constant")
+    p.add_argument(
+        "--recipe",
+        default=None,
+        metavar="NAME",
+        help="a named fine-tuning recipe (chemtl.training.recipes, e.g. molecule) for every chemtl run "
+        "instead of the training flags above (--epochs still wins); its runs are their own, "
+        "chemtl-MODEL+FEATURES@NAME",
+    )
     p.add_argument(
         "--features",
         default="none",
@@ -680,6 +715,7 @@ def main(argv: list[str] | None = None) -> dict[str, Path]:
     variants = _names(args.features, FEATURES, "--features")
     splits = _names(args.splits or ",".join(SPLITS), SPLITS, "--splits")
     seeds = list(common.seeds_arg(args.seeds or ",".join(map(str, SEEDS))))
+    args.epochs_given = args.epochs is not None
     args.epochs = args.epochs if args.epochs is not None else 40
     args.chemprop_epochs = args.chemprop_epochs if args.chemprop_epochs is not None else 30
     rf_trees = args.rf_trees if args.rf_trees is not None else 500
@@ -705,6 +741,9 @@ def main(argv: list[str] | None = None) -> dict[str, Path]:
             f"--chemprop-epochs {args.chemprop_epochs}: use at least 3 (chemprop warms up for 2 epochs)"
         )
 
+    if args.recipe is not None:
+        recipe_train_settings(args)  # an unknown name fails here, before any run
+
     notes: list[str] = []
     kept = Ledger.from_args(args, NAME, common.results_dir(args.results_dir))
     model, model_sha256 = common.smiles_model(args.model, DEFAULT_MODEL, notes, log)
@@ -724,6 +763,7 @@ def main(argv: list[str] | None = None) -> dict[str, Path]:
     labels = {
         chemtl_key(f): f"chemtl {Path(model).name if model else '-'} / full"
         + ("" if f == "none" else f" + {f} features")
+        + ("" if args.recipe is None else f", recipe {args.recipe}")
         for f in variants
     }
     labels["chemprop"] = f"Chemprop {version or ''} (D-MPNN, its CLI)".replace("  ", " ")
@@ -770,6 +810,7 @@ def main(argv: list[str] | None = None) -> dict[str, Path]:
                 for features in variants if model is not None else ():
                     key = chemtl_key(features)
                     cfg = chemtl_config(args, seed, features)
+                    run_name = chemtl_dir_name(model, features, args.recipe)
                     out = run_chemtl(
                         model,
                         model_sha256,
@@ -778,11 +819,12 @@ def main(argv: list[str] | None = None) -> dict[str, Path]:
                         split,
                         split_path,
                         cfg,
-                        base / chemtl_dir_name(model, features),
+                        base / run_name,
                         args.fresh,
                         log,
+                        augment=chemtl_augment(args),
                         ledger=kept,
-                        ledger_run=record_name(name, tag, chemtl_dir_name(model, features)),
+                        ledger_run=record_name(name, tag, run_name),
                     )
                     run["methods"][key] = out
                     log(
@@ -982,10 +1024,16 @@ def main(argv: list[str] | None = None) -> dict[str, Path]:
         "scaffold_balanced; the seed shuffles the scaffold groups); random = a random split of compounds "
         "(rows with the same canonical SMILES on one side). The seed is also every method's training seed.",
         f"chemtl: {', '.join(labels[k] for k in chemtl_keys)}, strategy full, early stopping on the "
-        f"validation rows (patience {args.patience or 'off'}), best weights restored; targets standardised "
+        f"validation rows (patience {(chemtl_config(args, 0, 'none').patience if judged else None) or 'off'}), best weights restored; targets standardised "
         "on the training rows. A + features variant is the hybrid head (`--features`): Morgan bits, or "
         "RDKit 2D descriptors standardised on the training rows and clipped at 6 standard deviations, "
         "concatenated to the pooled embedding."
+        + (
+            ""
+            if args.recipe is None
+            else f" Every chemtl run with the fine-tuning recipe {args.recipe!r} instead of the training "
+            f"flags: {recipe_train_settings(args)[0]}, augmentation {chemtl_augment(args)}."
+        )
         if judged
         else "chemtl: not run.",
         f"Chemprop {version}: `chemprop train` on train/val/test csv files of the same rows (its defaults: "
@@ -1050,6 +1098,9 @@ def main(argv: list[str] | None = None) -> dict[str, Path]:
                 for m in dict.fromkeys([*methods, *METHODS])
             },
             "features": variants,
+            "recipe": None
+            if args.recipe is None
+            else {"name": args.recipe, "train": recipe_train_settings(args)[0], "augment": chemtl_augment(args)},
             "chemprop": {
                 "run": ran["chemprop"],
                 "executable": exe,

@@ -165,6 +165,7 @@ def test_absent_chemprop_is_one_line_and_recorded_as_not_run(chemtl, tmp_path):
             ("--splits", "scaffold,scaffold"),
             "error: --splits 'scaffold,scaffold': choose from scaffold, random",
         ),
+        (("--recipe", "nope"), "error: unknown recipe 'nope'; choose one of converge, molecule"),
     ],
 )
 def test_bad_values_are_one_line_errors(chemtl, tmp_path, flags, message):
@@ -193,3 +194,34 @@ def test_a_composition_model_is_refused_in_one_line(chemtl, tmp_path):
     )  # fmt: skip
     assert code == 2
     assert err == f"error: --model {str(d)!r} reads composition inputs; this benchmark needs a SMILES model\n"
+
+
+def test_a_recipe_run_takes_the_recipes_settings_and_is_its_own_run():
+    from chemtl.cli.benchmark import benchmarks_dir, load_benchmark
+
+    bench = load_benchmark("molecules", benchmarks_dir())
+
+    def config(argv):
+        args = bench.build_parser().parse_args(argv)
+        args.epochs_given = args.epochs is not None  # as main() records before filling the default
+        args.epochs = 40 if args.epochs is None else args.epochs
+        cfg = bench.chemtl_config(args, 2, "rdkit")
+        fields = ("loss", "scheduler", "lr", "head_lr", "max_epochs", "patience", "seed", "features", "swa")
+        return {k: getattr(cfg, k) for k in fields}, bench.chemtl_augment(args)
+
+    plain = config(["--features", "rdkit"])
+    assert plain == (
+        {"loss": "mse", "scheduler": "constant", "lr": 1e-4, "head_lr": 1e-3, "max_epochs": 40, "patience": 8,
+         "seed": 2, "features": "rdkit", "swa": False},
+        "none",
+    )  # fmt: skip
+    assert config(["--recipe", "molecule"]) == (
+        {"loss": "l1", "scheduler": "onecycle", "lr": 5e-4, "head_lr": 5e-3, "max_epochs": 20, "patience": None,
+         "seed": 2, "features": "rdkit", "swa": False},
+        "none",
+    )  # fmt: skip
+    # --epochs given wins over the recipe's; converge's augment 'auto' is randomised SMILES here
+    got, augment = config(["--recipe", "converge", "--epochs", "7"])
+    assert (got["max_epochs"], got["scheduler"], got["swa"], augment) == (7, "cyclic", True, "random-smiles")
+    assert bench.chemtl_dir_name("smiles-small", "rdkit", "molecule") == "chemtl-smiles-small+rdkit@molecule"
+    assert bench.chemtl_dir_name("/m/smiles-small", "none") == "chemtl-smiles-small"

@@ -104,6 +104,18 @@ def test_recipe_sets_defaults_and_given_flags_win():
         True,
     )
     assert (cfg.max_epochs, cfg.patience, args.augment) == (20, None, "auto")
+    # molecule: the choice of `chemtl benchmark molecule_recipe` (one-cycle, L1, no augmentation)
+    args = parse_args(build_parser(), [*base, "--recipe", "molecule"])
+    mol = train_config_from_args(args)
+    assert (mol.loss, mol.output_gate, mol.scheduler, mol.lr, mol.head_lr, mol.swa) == (
+        "l1",
+        False,
+        "onecycle",
+        5e-4,
+        5e-3,
+        False,
+    )
+    assert (mol.max_epochs, mol.patience, args.augment) == (20, None, "none")
     # a flag given on the command line wins over the recipe, before or after it
     args = parse_args(build_parser(), [*base, "--epochs", "50", "--recipe", "converge", "--loss", "mse"])
     assert (args.epochs, args.loss, args.scheduler) == (50, "mse", "cyclic")

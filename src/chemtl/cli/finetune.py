@@ -255,12 +255,16 @@ def add_recipe_arg(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--recipe",
         choices=tuple(RECIPES),
-        help="start from a named recipe's flag defaults; flags you give still win. converge: "
-        + ", ".join(
-            f"--{k.replace('_', '-')}" + ("" if v is True else f" {v}")
-            for k, v in RECIPES["converge"].items()
-        )
-        + " (chosen on matbench_expt_gap validation rows by `chemtl benchmark recipe`)",
+        help="start from a named recipe's flag defaults; flags you give still win. "
+        + "; ".join(
+            f"{name}: "
+            + ", ".join(f"--{k.replace('_', '-')}" + ("" if v is True else f" {v}") for k, v in RECIPES[name].items())
+            + f" (chosen on {where} validation rows by `chemtl benchmark {bench}`)"
+            for name, where, bench in (
+                ("converge", "matbench_expt_gap", "recipe"),
+                ("molecule", "Lipophilicity scaffold-split", "molecule_recipe"),
+            )
+        ),
     )
 
 

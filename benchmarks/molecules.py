@@ -1100,7 +1100,11 @@ def main(argv: list[str] | None = None) -> dict[str, Path]:
             "features": variants,
             "recipe": None
             if args.recipe is None
-            else {"name": args.recipe, "train": recipe_train_settings(args)[0], "augment": chemtl_augment(args)},
+            else {
+                "name": args.recipe,
+                "train": recipe_train_settings(args)[0],
+                "augment": chemtl_augment(args),
+            },
             "chemprop": {
                 "run": ran["chemprop"],
                 "executable": exe,

@@ -258,7 +258,9 @@ def add_recipe_arg(parser: argparse.ArgumentParser) -> None:
         help="start from a named recipe's flag defaults; flags you give still win. "
         + "; ".join(
             f"{name}: "
-            + ", ".join(f"--{k.replace('_', '-')}" + ("" if v is True else f" {v}") for k, v in RECIPES[name].items())
+            + ", ".join(
+                f"--{k.replace('_', '-')}" + ("" if v is True else f" {v}") for k, v in RECIPES[name].items()
+            )
             + f" (chosen on {where} validation rows by `chemtl benchmark {bench}`)"
             for name, where, bench in (
                 ("converge", "matbench_expt_gap", "recipe"),

@@ -208,7 +208,12 @@ def build_parser() -> argparse.ArgumentParser:
         default=None,
         help="chemprop train --patience (default: chemprop's, none: the best epoch on validation is kept)",
     )
-    p.add_argument("--rf-trees", type=int, default=None, help="RandomForest trees (default 500)")
+    p.add_argument(
+        "--rf-trees",
+        type=int,
+        default=None,
+        help="RandomForest trees (default 200, the committed protocol's, so a partial rerun takes its ledger records)",
+    )
     p.add_argument("--rf-jobs", type=int, default=2, help="RandomForest n_jobs (default 2)")
     p.add_argument(
         "--work-dir",
@@ -718,7 +723,7 @@ def main(argv: list[str] | None = None) -> dict[str, Path]:
     args.epochs_given = args.epochs is not None
     args.epochs = args.epochs if args.epochs is not None else 40
     args.chemprop_epochs = args.chemprop_epochs if args.chemprop_epochs is not None else 30
-    rf_trees = args.rf_trees if args.rf_trees is not None else 500
+    rf_trees = args.rf_trees if args.rf_trees is not None else 200
     work = Path(
         args.work_dir or common.REPO_ROOT / "build" / "benchmarks" / (NAME + ("-quick" if args.quick else ""))
     )

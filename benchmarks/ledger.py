@@ -11,6 +11,11 @@ also written down in the repository, ``benchmarks/results/ledger/BENCH/RUN.json`
   on the rows it is scored on, so the numbers can be computed again from them;
 - ``recorded``: when, on what machine, with what versions and at which commit.
 
+A run name holds one record per key: the first record of a name is ``RUN.json``; a run of the same
+name under another configuration (a peer with other settings, a model trained again on changed
+weights) is kept beside it as ``RUN.KEY12.json`` (the key's first 12 characters) and never replaces
+it, so a side run with other settings cannot overwrite the committed protocol's record.
+
 A later run of the benchmark, on this machine or another, takes a recorded run whose key matches
 instead of training it again; the caller scores its kept predictions again and refuses a record
 whose predictions do not give its numbers. The result says how many runs came from the ledger and
@@ -29,6 +34,7 @@ import numpy as np
 
 FORMAT = 1
 DIR_NAME = "ledger"
+KEY_CHARS = 12  # of a key, in the name of a record kept beside the first
 
 
 def add_ledger_arg(parser: argparse.ArgumentParser) -> None:
@@ -61,25 +67,35 @@ class Ledger:
             raise ChemtlError(f"--ledger {option!r}: not a directory")
         return cls(Path(option), bench)
 
-    def path(self, run: str) -> Path:
+    def path(self, run: str, key: str | None = None) -> Path:
+        """The file of ``run``'s first record (``key`` None), or of its record under ``key`` when
+        that is not the first (``RUN.KEY12.json``)."""
         from chemtl.errors import ChemtlError
 
         parts = run.split("/")
         if self.root is None or any(p in ("", "..", ".") for p in parts):
             raise ChemtlError(f"ledger run name {run!r}: a relative path under the ledger is needed")
-        return self.root / f"{run}.json"
+        return self.root / (f"{run}.json" if key is None else f"{run}.{key[:KEY_CHARS]}.json")
 
     def get(self, run: str, key: str) -> dict[str, Any] | None:
-        """The record of ``run`` when it is there, readable and stamped with ``key``; else None."""
-        entry = self.read(run)
-        return entry if entry is not None and entry.get("key") == key else None
-
-    def read(self, run: str) -> dict[str, Any] | None:
-        """The record of ``run`` whatever its key (a reader that checks the rows itself), or None."""
+        """The record of ``run`` stamped with ``key`` (the first record or the one kept beside it
+        under that key) when it is there and readable; else None."""
         if self.root is None:
             return None
+        for path in (self.path(run), self.path(run, key)):
+            entry = self._load(path)
+            if entry is not None and entry.get("key") == key:
+                return entry
+        return None
+
+    def read(self, run: str) -> dict[str, Any] | None:
+        """The first record of ``run`` whatever its key (a reader that checks the rows itself), or None."""
+        return None if self.root is None else self._load(self.path(run))
+
+    @staticmethod
+    def _load(path: Path) -> dict[str, Any] | None:
         try:
-            entry = json.loads(self.path(run).read_text(encoding="utf-8"))
+            entry = json.loads(path.read_text(encoding="utf-8"))
         except (OSError, ValueError):
             return None
         ok = (
@@ -96,17 +112,19 @@ class Ledger:
     def put(
         self, run: str, key: str, payload: dict[str, Any], measured: str | None = None, replace: bool = False
     ) -> Path | None:
-        """Write the record of ``run`` (atomically), unless it already holds this key and not
-        ``replace`` (a run trained again, by ``--fresh`` or over a record that failed its check, is
-        a new measurement; a run reused from its directory is not). ``measured``: when the run
-        finished (ISO; default now). Returns the path written, or None."""
+        """Write the record of ``run`` under ``key`` (atomically), unless it already holds this key
+        and not ``replace`` (a run trained again, by ``--fresh`` or over a record that failed its
+        check, is a new measurement; a run reused from its directory is not). A key other than
+        that of the name's first record goes beside it (``RUN.KEY12.json``). ``measured``: when
+        the run finished (ISO; default now). Returns the path written, or None."""
         if self.root is None or (not replace and self.get(run, key) is not None):
             return None
         import common
 
         from chemtl.atomic import write_json
 
-        path = self.path(run)
+        first = self.read(run)
+        path = self.path(run) if first is None or first.get("key") == key else self.path(run, key)
         path.parent.mkdir(parents=True, exist_ok=True)
         write_json(
             path,

@@ -45,9 +45,17 @@ def test_put_get_read_keep_the_first_record_of_a_key(ledger, tmp_path):
     )
     assert book.get("esol/a/rf", "k1")["payload"]["summary"] == {"rmse": 9.9}
     assert book.get("esol/a/rf", "k1")["recorded"]["measured"] == "2026-12-03T00:00:00+00:00"
-    # another key replaces it (a changed configuration is another run)
-    assert book.put("esol/a/rf", "k2", {"summary": {"rmse": 2.5}}) == path
-    assert book.get("esol/a/rf", "k1") is None and book.read("esol/a/rf")["key"] == "k2"
+    # another key (a changed configuration is another run) is kept beside the first, never over it
+    beside = tmp_path / "ledger" / "molecules" / "esol" / "a" / "rf.k2.json"
+    assert book.path("esol/a/rf", "k2" * 8) == beside.with_name("rf.k2k2k2k2k2k2.json")
+    assert book.put("esol/a/rf", "k2", {"summary": {"rmse": 2.5}}) == beside
+    assert book.get("esol/a/rf", "k1")["payload"]["summary"] == {"rmse": 9.9}
+    assert book.get("esol/a/rf", "k2")["payload"]["summary"] == {"rmse": 2.5}
+    assert book.read("esol/a/rf")["key"] == "k1" and json.loads(beside.read_text())["key"] == "k2"
+    assert book.put("esol/a/rf", "k2", {"summary": {"rmse": 7.5}}) is None
+    assert book.put("esol/a/rf", "k2", {"summary": {"rmse": 7.5}}, replace=True) == beside
+    assert book.get("esol/a/rf", "k2")["payload"]["summary"] == {"rmse": 7.5}
+    assert book.get("esol/a/rf", "k1")["payload"]["summary"] == {"rmse": 9.9}
     assert book.sibling("molecule_recipe").root == tmp_path / "ledger" / "molecule_recipe"
     # an unreadable record is no record
     path.write_text("{not json")
@@ -61,6 +69,7 @@ def test_run_names_stay_inside_the_ledger_and_none_keeps_nothing(ledger, tmp_pat
             book.path(bad)
     off = ledger.Ledger(None, "molecules")
     assert off.put("esol/a/rf", "k", {"a": 1}) is None and off.get("esol/a/rf", "k") is None
+    assert off.read("esol/a/rf") is None
 
 
 def test_from_args_defaults(ledger, tmp_path):

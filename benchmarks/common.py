@@ -266,6 +266,62 @@ def finetune_config(args: Any, **fields: Any):
     )
 
 
+def add_recipe_arg(parser: argparse.ArgumentParser) -> None:
+    """``--recipe NAME`` of a SMILES benchmark: a named fine-tuning recipe for every chemtl run."""
+    parser.add_argument(
+        "--recipe",
+        default=None,
+        metavar="NAME",
+        help="a named fine-tuning recipe (chemtl.training.recipes, e.g. molecule) for every chemtl run "
+        "instead of the training flags above (--epochs still wins); its runs are their own, "
+        "chemtl-MODEL+FEATURES@NAME",
+    )
+
+
+def recipe_train_settings(args: Any) -> tuple[dict[str, Any], str]:
+    """``--recipe``'s ``TrainConfig`` fields and its ``DataConfig.augment`` (``chemtl.training.recipes``;
+    ``auto`` is randomised SMILES for these SMILES sets); ``--epochs`` when given (``args.epochs_given``)
+    replaces its epochs. An unknown name is a ``ChemtlError``."""
+    from chemtl.training.recipes import recipe_settings
+
+    settings, augment = recipe_settings(args.recipe)
+    if getattr(args, "epochs_given", False):
+        settings["max_epochs"] = args.epochs
+    return settings, ("random-smiles" if augment == "auto" else augment)
+
+
+def recipe_config(args: Any, cfg):
+    """``cfg`` (a ``TrainConfig`` from the training flags) with ``--recipe``'s settings on top, if any."""
+    import dataclasses
+
+    if getattr(args, "recipe", None) is None:
+        return cfg
+    return dataclasses.replace(cfg, **recipe_train_settings(args)[0])
+
+
+def chemtl_augment(args: Any) -> str:
+    """The training-batch augmentation of a SMILES benchmark's chemtl runs: none, or ``--recipe``'s."""
+    return "none" if getattr(args, "recipe", None) is None else recipe_train_settings(args)[1]
+
+
+def recipe_record(args: Any) -> dict[str, Any] | None:
+    """What a result records of ``--recipe``: its name, training settings and augmentation."""
+    if getattr(args, "recipe", None) is None:
+        return None
+    return {"name": args.recipe, "train": recipe_train_settings(args)[0], "augment": chemtl_augment(args)}
+
+
+def chemtl_dir_name(model: str, features: str, recipe: str | None = None) -> str:
+    """The run directory of a chemtl variant of a SMILES benchmark: ``chemtl-smiles-small``,
+    ``chemtl-smiles-small+rdkit``, ``chemtl-smiles-small+rdkit@molecule`` (trained with the named
+    recipe ``molecule``), ..."""
+    return (
+        f"chemtl-{Path(model).name}"
+        + ("" if features == "none" else f"+{features}")
+        + ("" if recipe is None else f"@{recipe}")
+    )
+
+
 def fold_subset(ds, split, train, test, fold: int, params: dict[str, Any]):
     """The rows ``train`` then ``test`` of ``ds`` as their own dataset, and a matbench ``Split``
     over it (training side first, no validation rows: finetune carves them), carrying ``split``'s

@@ -155,6 +155,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--head-lr", type=float, default=1e-3, help="chemtl head learning rate (default 1e-3)")
     p.add_argument("--lr-decay", type=float, default=1.0, help="layer-wise lr decay (default 1.0: none)")
     p.add_argument("--scheduler", choices=("constant", "linear", "cosine"), default="constant")
+    common.add_recipe_arg(p)
     p.add_argument(
         "--rf-trees",
         type=int,
@@ -389,15 +390,17 @@ def run_chemtl(
     log,
     ledger: Ledger | None = None,
     ledger_run: str | None = None,
+    augment: str = "none",
 ) -> dict[str, Any]:
     """One fine-tuning run (or the finished one in ``run_dir``), scored from its predictions.csv;
-    or its record in ``ledger``, scored from the test predictions it kept."""
+    or its record in ``ledger``, scored from the test predictions it kept. ``augment``: the
+    training-batch augmentation (``DataConfig.augment``)."""
     from chemtl.errors import ChemtlError
     from chemtl.evaluate.compare import strategy_config
     from chemtl.training.config import DataConfig
 
     dataset = f"moleculeace_{name}"
-    data = DataConfig(dataset=dataset, split_file=str(split_path), split=split.method)
+    data = DataConfig(dataset=dataset, split_file=str(split_path), split=split.method, augment=augment)
     done = common.finetune_pinned(
         model,
         model_sha256,
@@ -460,6 +463,7 @@ def main(argv: list[str] | None = None) -> dict[str, Path]:
     if args.cliff_check is None:
         args.cliff_check = "off" if args.quick else "on"
     seeds = list(common.seeds_arg(args.seeds or "0"))
+    args.epochs_given = args.epochs is not None
     args.epochs = args.epochs if args.epochs is not None else 40
     work = Path(
         args.work_dir or common.REPO_ROOT / "build" / "benchmarks" / (NAME + ("-quick" if args.quick else ""))
@@ -480,19 +484,27 @@ def main(argv: list[str] | None = None) -> dict[str, Path]:
         raise ChemtlError(f"--epochs {args.epochs}: use at least 1")
     if args.rf_trees is not None and args.rf_trees < 1:
         raise ChemtlError(f"--rf-trees {args.rf_trees}: use at least 1")
+    if args.recipe is not None:
+        common.recipe_train_settings(args)  # an unknown name fails here, before any run
 
     notes: list[str] = []
     kept = Ledger.from_args(args, NAME, common.results_dir(args.results_dir))
     model, model_sha256 = common.smiles_model(args.model, DEFAULT_MODEL, notes, log)
-    train_cfg = None if model is None else common.finetune_config(args, features=args.features)
+    train_cfg = (
+        None
+        if model is None
+        else common.recipe_config(args, common.finetune_config(args, features=args.features))
+    )
+    augment = common.chemtl_augment(args)
+    run_name = None if model is None else common.chemtl_dir_name(model, args.features, args.recipe)
 
     from chemtl.evaluate.baselines import morgan_features
 
     ran = {"chemtl": model is not None, "rf": True, "svm": True}
-    with_features = "" if args.features == "none" else f"+{args.features}"
     labels = {
         "chemtl": f"chemtl {Path(model).name if model else '-'} / full"
-        + ("" if args.features == "none" else f" + {args.features} features"),
+        + ("" if args.features == "none" else f" + {args.features} features")
+        + ("" if args.recipe is None else f", recipe {args.recipe}"),
         **LABELS,
     }
     runs: list[dict[str, Any]] = []
@@ -555,11 +567,12 @@ def main(argv: list[str] | None = None) -> dict[str, Path]:
                     split_path,
                     cliff,
                     dataclasses.replace(train_cfg, seed=seed),
-                    base / f"chemtl-{Path(model).name}{with_features}",
+                    base / run_name,
                     args.fresh,
                     log,
                     ledger=kept,
-                    ledger_run=f"{name}/{tag}/chemtl-{Path(model).name}{with_features}",
+                    ledger_run=f"{name}/{tag}/{run_name}",
+                    augment=augment,
                 )
                 run["methods"]["chemtl"] = out
                 log(
@@ -729,7 +742,13 @@ def main(argv: list[str] | None = None) -> dict[str, Path]:
         f"{VAL_FRAC:.0%} of the training rows drawn with the seed; no test row is seen before scoring.",
         "Target: the files' y = -log10(Ki or EC50 / nM), i.e. pKi / pEC50 - 9; RMSE is the same on both.",
         f"chemtl: {labels['chemtl']}, strategy full, early stopping on the validation rows (patience "
-        f"{args.patience or 'off'}), best weights restored; targets standardised on the training rows."
+        f"{train_cfg.patience or 'off'}), best weights restored; targets standardised on the training rows."
+        + (
+            ""
+            if args.recipe is None
+            else f" Every chemtl run with the fine-tuning recipe {args.recipe!r} instead of the training "
+            f"flags: {common.recipe_train_settings(args)[0]}, augmentation {augment}."
+        )
         if ran["chemtl"]
         else "chemtl: not run.",
         f"RF-ECFP: sklearn RandomForestRegressor(n_estimators=MoleculeACE's per set, random_state=seed, "
@@ -794,6 +813,7 @@ def main(argv: list[str] | None = None) -> dict[str, Path]:
             "methods": {m: {"label": labels[m], "run": ran[m]} for m in METHODS},
             "ecfp": {"radius": ECFP_RADIUS, "n_bits": ECFP_BITS},
             "rf_jobs": args.rf_jobs,
+            "recipe": common.recipe_record(args),
             "rf_trees": args.rf_trees,
             "train_config": None if train_cfg is None else train_cfg.to_dict(),
             "summary": summary,

@@ -92,15 +92,9 @@ def record_name(dataset: str, tag: str, method_dir: str) -> str:
     return f"{dataset}/{tag}/{method_dir}"
 
 
-def chemtl_dir_name(model: str, features: str, recipe: str | None = None) -> str:
-    """The run directory of a chemtl variant under a (dataset, split, seed) directory:
-    ``chemtl-smiles-small``, ``chemtl-smiles-small+rdkit``, ``chemtl-smiles-small+rdkit@molecule``
-    (trained with the named recipe ``molecule``), ..."""
-    return (
-        f"chemtl-{Path(model).name}"
-        + ("" if features == "none" else f"+{features}")
-        + ("" if recipe is None else f"@{recipe}")
-    )
+chemtl_dir_name = common.chemtl_dir_name
+recipe_train_settings = common.recipe_train_settings
+chemtl_augment = common.chemtl_augment
 
 
 def chemtl_config(args, seed: int, features: str):
@@ -108,27 +102,8 @@ def chemtl_config(args, seed: int, features: str):
     (``common.finetune_config``; ``args.epochs`` already set), or with ``--recipe`` that named
     recipe's settings (``--epochs`` given on the command line still wins), the run's seed, the
     variant's features."""
-    cfg = common.finetune_config(args)
-    if getattr(args, "recipe", None) is not None:
-        settings, _ = recipe_train_settings(args)
-        cfg = dataclasses.replace(cfg, **settings)
+    cfg = common.recipe_config(args, common.finetune_config(args))
     return dataclasses.replace(cfg, seed=seed, features=features)
-
-
-def recipe_train_settings(args) -> tuple[dict[str, Any], str]:
-    """``--recipe``'s ``TrainConfig`` fields and its ``DataConfig.augment`` (``chemtl.training.recipes``;
-    ``auto`` is randomised SMILES for these SMILES sets); ``--epochs`` when given replaces its epochs."""
-    from chemtl.training.recipes import recipe_settings
-
-    settings, augment = recipe_settings(args.recipe)
-    if getattr(args, "epochs_given", False):
-        settings["max_epochs"] = args.epochs
-    return settings, ("random-smiles" if augment == "auto" else augment)
-
-
-def chemtl_augment(args) -> str:
-    """The training-batch augmentation of this benchmark's chemtl runs: none, or ``--recipe``'s."""
-    return "none" if getattr(args, "recipe", None) is None else recipe_train_settings(args)[1]
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -172,14 +147,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--head-lr", type=float, default=1e-3, help="chemtl head learning rate (default 1e-3)")
     p.add_argument("--lr-decay", type=float, default=1.0, help="layer-wise lr decay (default 1.0: none)")
     p.add_argument("--scheduler", choices=("constant", "linear", "cosine"), default="constant")
-    p.add_argument(
-        "--recipe",
-        default=None,
-        metavar="NAME",
-        help="a named fine-tuning recipe (chemtl.training.recipes, e.g. molecule) for every chemtl run "
-        "instead of the training flags above (--epochs still wins); its runs are their own, "
-        "chemtl-MODEL+FEATURES@NAME",
-    )
+    common.add_recipe_arg(p)
     p.add_argument(
         "--features",
         default="none",
@@ -1106,13 +1074,7 @@ def main(argv: list[str] | None = None) -> dict[str, Path]:
                 for m in dict.fromkeys([*methods, *METHODS])
             },
             "features": variants,
-            "recipe": None
-            if args.recipe is None
-            else {
-                "name": args.recipe,
-                "train": recipe_train_settings(args)[0],
-                "augment": chemtl_augment(args),
-            },
+            "recipe": common.recipe_record(args),
             "chemprop": {
                 "run": ran["chemprop"],
                 "executable": exe,

@@ -97,6 +97,39 @@ def test_features_variant_trains_the_hybrid_head_in_its_own_run_dir(chemtl, tiny
     assert (metrics["features"], metrics["n_features"], metrics["n_train"]) == ("morgan", 2048, 75)
 
 
+def test_a_recipe_run_is_its_own_run_with_the_recipes_settings(chemtl, tiny_smiles_model, tmp_path):
+    work = tmp_path / "work"
+    code, _, err = chemtl(
+        "benchmark", "moleculeace", "--quick", "--model", tiny_smiles_model, "--recipe", "molecule",
+        "--results-dir", tmp_path / "r", "--docs", tmp_path / "B.md", "--work-dir", work,
+    )  # fmt: skip
+    assert code == 0, err
+    r = json.loads((tmp_path / "r" / "moleculeace.quick.json").read_text())
+    assert (
+        r["data"]["methods"]["chemtl"]["label"]
+        == f"chemtl {Path(tiny_smiles_model).name} / full, recipe molecule"
+    )
+    # the quick run's 2 epochs replace the recipe's 20, as a given --epochs does; the rest is the recipe's
+    assert r["data"]["recipe"] == {
+        "name": "molecule",
+        "train": {"loss": "l1", "scheduler": "onecycle", "lr": 5e-4, "head_lr": 5e-3, "max_epochs": 2,
+                  "patience": None},
+        "augment": "none",
+    }  # fmt: skip
+    cfg = r["data"]["train_config"]
+    assert (cfg["loss"], cfg["scheduler"], cfg["lr"], cfg["max_epochs"], cfg["patience"]) == (
+        "l1", "onecycle", 5e-4, 2, None,
+    )  # fmt: skip
+    run_dir = work / "CHEMBL4616_EC50" / "seed0_cap100" / f"chemtl-{Path(tiny_smiles_model).name}@molecule"
+    metrics = json.loads((run_dir / "metrics.json").read_text())
+    assert (metrics["loss"], metrics["epochs_run"], metrics["stopped_early"]) == ("l1", 2, False)
+    code, _, err = chemtl(
+        "benchmark", "moleculeace", "--quick", "--model", "none", "--recipe", "nope",
+        "--results-dir", tmp_path / "r", "--docs", tmp_path / "B.md",
+    )  # fmt: skip
+    assert code == 2 and err == "error: unknown recipe 'nope'; choose one of converge, molecule\n"
+
+
 def test_bad_sets_are_one_line_errors(chemtl, tmp_path):
     common = ("--quick", "--model", "none", "--results-dir", tmp_path, "--docs", tmp_path / "B.md")
     code, _, err = chemtl("benchmark", "moleculeace", "--datasets", "CHEMBL1_Ki", *common)

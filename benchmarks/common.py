@@ -266,49 +266,86 @@ def finetune_config(args: Any, **fields: Any):
     )
 
 
-def add_recipe_arg(parser: argparse.ArgumentParser) -> None:
-    """``--recipe NAME`` of a SMILES benchmark: a named fine-tuning recipe for every chemtl run."""
+def add_recipe_arg(parser: argparse.ArgumentParser, many: bool = False) -> None:
+    """``--recipe NAME`` of a SMILES benchmark: a named fine-tuning recipe for every chemtl run;
+    ``many``: a list of them (``none`` = the training flags), each its own chemtl variant."""
     parser.add_argument(
         "--recipe",
         default=None,
-        metavar="NAME",
-        help="a named fine-tuning recipe (chemtl.training.recipes, e.g. molecule) for every chemtl run "
-        "instead of the training flags above (--epochs still wins); its runs are their own, "
-        "chemtl-MODEL+FEATURES@NAME",
+        metavar="LIST" if many else "NAME",
+        help=(
+            "named fine-tuning recipes (chemtl.training.recipes), each its own chemtl variant, e.g. "
+            "none,molecule ('none': the training flags above)"
+            if many
+            else "a named fine-tuning recipe (chemtl.training.recipes, e.g. molecule) for every chemtl run "
+            "instead of the training flags above"
+        )
+        + "; --epochs still wins; a recipe's runs are their own, chemtl-MODEL+FEATURES@NAME",
     )
 
 
-def recipe_train_settings(args: Any) -> tuple[dict[str, Any], str]:
-    """``--recipe``'s ``TrainConfig`` fields and its ``DataConfig.augment`` (``chemtl.training.recipes``;
-    ``auto`` is randomised SMILES for these SMILES sets); ``--epochs`` when given (``args.epochs_given``)
-    replaces its epochs. An unknown name is a ``ChemtlError``."""
+def parse_recipes(text: str | None) -> list[str | None]:
+    """``--recipe LIST``: recipe names in order, ``none`` (None) for the training flags; default
+    ``[None]``. An unknown or repeated name is a ``ChemtlError``."""
+    from chemtl.errors import ChemtlError
+    from chemtl.training.recipes import recipe_defaults
+
+    if text is None:
+        return [None]
+    names: list[str | None] = []
+    for item in (t.strip() for t in text.split(",")):
+        name = None if item.lower() == "none" else item
+        if name is not None:
+            recipe_defaults(name)  # an unknown name fails here, before any run
+        if name in names:
+            raise ChemtlError(f"--recipe {item!r}: given twice")
+        names.append(name)
+    return names
+
+
+def recipe_train_settings(args: Any, name: str) -> tuple[dict[str, Any], str]:
+    """Recipe ``name``'s ``TrainConfig`` fields and its ``DataConfig.augment``
+    (``chemtl.training.recipes``; ``auto`` is randomised SMILES for these SMILES sets); ``--epochs``
+    when given (``args.epochs_given``) replaces its epochs. An unknown name is a ``ChemtlError``."""
     from chemtl.training.recipes import recipe_settings
 
-    settings, augment = recipe_settings(args.recipe)
+    settings, augment = recipe_settings(name)
     if getattr(args, "epochs_given", False):
         settings["max_epochs"] = args.epochs
     return settings, ("random-smiles" if augment == "auto" else augment)
 
 
-def recipe_config(args: Any, cfg):
-    """``cfg`` (a ``TrainConfig`` from the training flags) with ``--recipe``'s settings on top, if any."""
+def recipe_config(args: Any, cfg, name: str | None):
+    """``cfg`` (a ``TrainConfig`` from the training flags) with recipe ``name``'s settings on top
+    (None: ``cfg`` itself)."""
     import dataclasses
 
-    if getattr(args, "recipe", None) is None:
-        return cfg
-    return dataclasses.replace(cfg, **recipe_train_settings(args)[0])
+    return cfg if name is None else dataclasses.replace(cfg, **recipe_train_settings(args, name)[0])
 
 
-def chemtl_augment(args: Any) -> str:
-    """The training-batch augmentation of a SMILES benchmark's chemtl runs: none, or ``--recipe``'s."""
-    return "none" if getattr(args, "recipe", None) is None else recipe_train_settings(args)[1]
+def chemtl_augment(args: Any, name: str | None) -> str:
+    """The training-batch augmentation of a SMILES benchmark's chemtl runs under recipe ``name``
+    (None: none)."""
+    return "none" if name is None else recipe_train_settings(args, name)[1]
 
 
-def recipe_record(args: Any) -> dict[str, Any] | None:
-    """What a result records of ``--recipe``: its name, training settings and augmentation."""
-    if getattr(args, "recipe", None) is None:
+def recipe_record(args: Any, name: str | None) -> dict[str, Any] | None:
+    """What a result records of recipe ``name``: its name, training settings and augmentation."""
+    if name is None:
         return None
-    return {"name": args.recipe, "train": recipe_train_settings(args)[0], "augment": chemtl_augment(args)}
+    return {
+        "name": name,
+        "train": recipe_train_settings(args, name)[0],
+        "augment": chemtl_augment(args, name),
+    }
+
+
+def recipe_text(args: Any, name: str | None) -> str:
+    """A result note's words for recipe ``name``'s training (None: nothing)."""
+    if name is None:
+        return ""
+    settings, augment = recipe_train_settings(args, name)
+    return f"recipe {name!r}: {settings}, augmentation {augment}"
 
 
 def chemtl_dir_name(model: str, features: str, recipe: str | None = None) -> str:

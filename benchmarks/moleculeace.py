@@ -485,7 +485,7 @@ def main(argv: list[str] | None = None) -> dict[str, Path]:
     if args.rf_trees is not None and args.rf_trees < 1:
         raise ChemtlError(f"--rf-trees {args.rf_trees}: use at least 1")
     if args.recipe is not None:
-        common.recipe_train_settings(args)  # an unknown name fails here, before any run
+        common.recipe_train_settings(args, args.recipe)  # an unknown name fails here, before any run
 
     notes: list[str] = []
     kept = Ledger.from_args(args, NAME, common.results_dir(args.results_dir))
@@ -493,9 +493,9 @@ def main(argv: list[str] | None = None) -> dict[str, Path]:
     train_cfg = (
         None
         if model is None
-        else common.recipe_config(args, common.finetune_config(args, features=args.features))
+        else common.recipe_config(args, common.finetune_config(args, features=args.features), args.recipe)
     )
-    augment = common.chemtl_augment(args)
+    augment = common.chemtl_augment(args, args.recipe)
     run_name = None if model is None else common.chemtl_dir_name(model, args.features, args.recipe)
 
     from chemtl.evaluate.baselines import morgan_features
@@ -746,8 +746,8 @@ def main(argv: list[str] | None = None) -> dict[str, Path]:
         + (
             ""
             if args.recipe is None
-            else f" Every chemtl run with the fine-tuning recipe {args.recipe!r} instead of the training "
-            f"flags: {common.recipe_train_settings(args)[0]}, augmentation {augment}."
+            else f" Every chemtl run with the fine-tuning {common.recipe_text(args, args.recipe)}, instead "
+            "of the training flags."
         )
         if ran["chemtl"]
         else "chemtl: not run.",
@@ -813,7 +813,7 @@ def main(argv: list[str] | None = None) -> dict[str, Path]:
             "methods": {m: {"label": labels[m], "run": ran[m]} for m in METHODS},
             "ecfp": {"radius": ECFP_RADIUS, "n_bits": ECFP_BITS},
             "rf_jobs": args.rf_jobs,
-            "recipe": common.recipe_record(args),
+            "recipe": common.recipe_record(args, args.recipe),
             "rf_trees": args.rf_trees,
             "train_config": None if train_cfg is None else train_cfg.to_dict(),
             "summary": summary,

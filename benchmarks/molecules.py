@@ -77,9 +77,12 @@ METHODS = ("chemtl", "chemprop", "rf")
 FEATURES = ("none", "morgan", "rdkit")  # chemtl's hybrid-head options (``--features``), each a method
 
 
-def chemtl_key(features: str) -> str:
-    """The method key of a chemtl variant: ``chemtl`` (no features), ``chemtl+rdkit``, ..."""
-    return "chemtl" if features == "none" else f"chemtl+{features}"
+def chemtl_key(features: str, recipe: str | None = None) -> str:
+    """The method key of a chemtl variant: ``chemtl`` (no features, the training flags),
+    ``chemtl+rdkit``, ``chemtl+rdkit@molecule`` (trained with the named recipe), ..."""
+    return (
+        "chemtl" + ("" if features == "none" else f"+{features}") + ("" if recipe is None else f"@{recipe}")
+    )
 
 
 def run_tag(split: str, seed: int, size_cap: int | None) -> str:
@@ -93,16 +96,13 @@ def record_name(dataset: str, tag: str, method_dir: str) -> str:
 
 
 chemtl_dir_name = common.chemtl_dir_name
-recipe_train_settings = common.recipe_train_settings
-chemtl_augment = common.chemtl_augment
 
 
-def chemtl_config(args, seed: int, features: str):
+def chemtl_config(args, seed: int, features: str, recipe: str | None = None):
     """The ``TrainConfig`` of a chemtl run of this benchmark: its training flags
-    (``common.finetune_config``; ``args.epochs`` already set), or with ``--recipe`` that named
-    recipe's settings (``--epochs`` given on the command line still wins), the run's seed, the
-    variant's features."""
-    cfg = common.recipe_config(args, common.finetune_config(args))
+    (``common.finetune_config``; ``args.epochs`` already set), or the named ``recipe``'s settings
+    (``--epochs`` given on the command line still wins), the run's seed, the variant's features."""
+    cfg = common.recipe_config(args, common.finetune_config(args), recipe)
     return dataclasses.replace(cfg, seed=seed, features=features)
 
 
@@ -147,7 +147,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--head-lr", type=float, default=1e-3, help="chemtl head learning rate (default 1e-3)")
     p.add_argument("--lr-decay", type=float, default=1.0, help="layer-wise lr decay (default 1.0: none)")
     p.add_argument("--scheduler", choices=("constant", "linear", "cosine"), default="constant")
-    common.add_recipe_arg(p)
+    common.add_recipe_arg(p, many=True)
     p.add_argument(
         "--features",
         default="none",
@@ -254,8 +254,9 @@ def run_chemtl(
     augment: str = "none",
     ledger=None,
     ledger_run: str | None = None,
+    what: str | None = None,
 ):
-    """One fine-tuning run, or the finished one in ``run_dir`` when its key matches (the weights
+    """One fine-tuning run (``what``: its method key in the log; default from its features), or the finished one in ``run_dir`` when its key matches (the weights
     hash of the model, the hashes of the rows, inputs and targets, the data, training and strategy
     configs; the split file's path is left out, so a moved work directory still reuses it), or its
     record in ``ledger`` (``ledger_run``); an interrupted one resumes. ``augment``: the data
@@ -277,7 +278,7 @@ def run_chemtl(
         ledger=ledger,
         ledger_run=ledger_run,
     )
-    what = chemtl_key(train_cfg.features)
+    what = what or chemtl_key(train_cfg.features)
     if done.status == "recorded":
         log(f"    {what}: taken from the ledger ({ledger_run}, measured {done.stamp['ledger']['at']})")
     elif done.reused:
@@ -688,7 +689,9 @@ def _pm(mean: float | None, std: float | None) -> str:
 def main(argv: list[str] | None = None) -> dict[str, Path]:
     argv, args, started_iso, started = common.start(build_parser(), argv, QUICK)
     datasets = _names(args.datasets or ",".join(DATASETS), DATASETS, "--datasets")
-    variants = _names(args.features, FEATURES, "--features")
+    features_list = _names(args.features, FEATURES, "--features")
+    recipes = common.parse_recipes(args.recipe)  # an unknown name fails here, before any run
+    variants = [(f, r) for r in recipes for f in features_list]
     splits = _names(args.splits or ",".join(SPLITS), SPLITS, "--splits")
     seeds = list(common.seeds_arg(args.seeds or ",".join(map(str, SEEDS))))
     args.epochs_given = args.epochs is not None
@@ -717,9 +720,6 @@ def main(argv: list[str] | None = None) -> dict[str, Path]:
             f"--chemprop-epochs {args.chemprop_epochs}: use at least 3 (chemprop warms up for 2 epochs)"
         )
 
-    if args.recipe is not None:
-        recipe_train_settings(args)  # an unknown name fails here, before any run
-
     notes: list[str] = []
     kept = Ledger.from_args(args, NAME, common.results_dir(args.results_dir))
     model, model_sha256 = common.smiles_model(args.model, DEFAULT_MODEL, notes, log)
@@ -734,13 +734,13 @@ def main(argv: list[str] | None = None) -> dict[str, Path]:
 
     train_cfg = None if model is None else common.finetune_config(args)
 
-    chemtl_keys = [chemtl_key(f) for f in variants]
+    chemtl_keys = [chemtl_key(f, r) for f, r in variants]
     methods = [*chemtl_keys, "chemprop", "rf"]
     labels = {
-        chemtl_key(f): f"chemtl {Path(model).name if model else '-'} / full"
+        chemtl_key(f, r): f"chemtl {Path(model).name if model else '-'} / full"
         + ("" if f == "none" else f" + {f} features")
-        + ("" if args.recipe is None else f", recipe {args.recipe}")
-        for f in variants
+        + ("" if r is None else f", recipe {r}")
+        for f, r in variants
     }
     labels["chemprop"] = f"Chemprop {version or ''} (D-MPNN, its CLI)".replace("  ", " ")
     labels["rf"] = "RF-Morgan (ours)"
@@ -783,10 +783,10 @@ def main(argv: list[str] | None = None) -> dict[str, Path]:
                     "leakage": None if split.leakage is None else split.leakage.to_dict(),
                     "methods": {},
                 }
-                for features in variants if model is not None else ():
-                    key = chemtl_key(features)
-                    cfg = chemtl_config(args, seed, features)
-                    run_name = chemtl_dir_name(model, features, args.recipe)
+                for features, recipe in variants if model is not None else ():
+                    key = chemtl_key(features, recipe)
+                    cfg = chemtl_config(args, seed, features, recipe)
+                    run_name = chemtl_dir_name(model, features, recipe)
                     out = run_chemtl(
                         model,
                         model_sha256,
@@ -798,9 +798,10 @@ def main(argv: list[str] | None = None) -> dict[str, Path]:
                         base / run_name,
                         args.fresh,
                         log,
-                        augment=chemtl_augment(args),
+                        augment=common.chemtl_augment(args, recipe),
                         ledger=kept,
                         ledger_run=record_name(name, tag, run_name),
+                        what=key,
                     )
                     run["methods"][key] = out
                     log(
@@ -999,17 +1000,22 @@ def main(argv: list[str] | None = None) -> dict[str, Path]:
         "Splits, 80/10/10 train/val/test: scaffold = balanced Bemis-Murcko scaffold split (chemprop's "
         "scaffold_balanced; the seed shuffles the scaffold groups); random = a random split of compounds "
         "(rows with the same canonical SMILES on one side). The seed is also every method's training seed.",
-        f"chemtl: {', '.join(labels[k] for k in chemtl_keys)}, strategy full, early stopping on the "
-        f"validation rows (patience {(chemtl_config(args, 0, 'none').patience if judged else None) or 'off'}), best weights restored; targets standardised "
-        "on the training rows. A + features variant is the hybrid head (`--features`): Morgan bits, or "
-        "RDKit 2D descriptors standardised on the training rows and clipped at 6 standard deviations, "
-        "concatenated to the pooled embedding."
+        f"chemtl: {', '.join(labels[k] for k in chemtl_keys)}, strategy full; targets standardised on the "
+        "training rows. "
         + (
-            ""
-            if args.recipe is None
-            else f" Every chemtl run with the fine-tuning recipe {args.recipe!r} instead of the training "
-            f"flags: {recipe_train_settings(args)[0]}, augmentation {chemtl_augment(args)}."
+            f"Without a recipe: the training flags, early stopping on the validation rows (patience "
+            f"{args.patience or 'off'}), best weights restored. "
+            if None in recipes
+            else ""
         )
+        + "".join(
+            f"With the fine-tuning {common.recipe_text(args, r)} (the best validation epoch kept). "
+            for r in recipes
+            if r is not None
+        )
+        + "A + features variant is the hybrid head (`--features`): Morgan bits, or RDKit 2D descriptors "
+        "standardised on the training rows and clipped at 6 standard deviations, concatenated to the "
+        "pooled embedding."
         if judged
         else "chemtl: not run.",
         f"Chemprop {version}: `chemprop train` on train/val/test csv files of the same rows (its defaults: "
@@ -1043,7 +1049,7 @@ def main(argv: list[str] | None = None) -> dict[str, Path]:
             "Lipophilicity (logD), each on a scaffold and a random 80/10/10 split with seeds "
             f"{seeds_text}: "
             + (
-                f"chemtl fine-tuned from {model} (full; features {', '.join(variants)}), "
+                f"chemtl fine-tuned from {model} (full; {', '.join(chemtl_keys)}), "
                 if model
                 else "no chemtl model, "
             )
@@ -1073,8 +1079,8 @@ def main(argv: list[str] | None = None) -> dict[str, Path]:
                 m: {"label": labels.get(m, m), "run": ran.get(m, False)}
                 for m in dict.fromkeys([*methods, *METHODS])
             },
-            "features": variants,
-            "recipe": common.recipe_record(args),
+            "features": features_list,
+            "recipes": {r or "none": common.recipe_record(args, r) for r in recipes},
             "chemprop": {
                 "run": ran["chemprop"],
                 "executable": exe,

@@ -10,6 +10,8 @@ from pathlib import Path
 
 import pytest
 
+from chemtl.errors import ChemtlError
+
 
 def chemprop_installed() -> bool:
     beside = Path(sys.executable).parent / "chemprop"
@@ -151,6 +153,32 @@ def test_absent_chemprop_is_one_line_and_recorded_as_not_run(chemtl, tmp_path):
     assert any(n.startswith("Chemprop not run: no chemprop executable") for n in r["notes"])
 
 
+def test_a_recipe_list_gives_one_chemtl_variant_per_recipe(chemtl, tiny_smiles_model, tmp_path):
+    results, work = tmp_path / "results", tmp_path / "work"
+    code, _, err = chemtl(
+        "benchmark", "molecules", "--quick", "--model", tiny_smiles_model, "--chemprop", tmp_path / "none",
+        "--splits", "scaffold", "--recipe", "none,molecule", "--rf-trees", "5",
+        "--results-dir", results, "--docs", tmp_path / "B.md", "--work-dir", work,
+    )  # fmt: skip
+    assert code == 0, err
+    data = json.loads((results / "molecules.quick.json").read_text())["data"]
+    [run] = data["runs"]
+    assert list(run["methods"]) == ["chemtl", "chemtl@molecule", "rf"]
+    name = Path(tiny_smiles_model).name
+    assert data["methods"]["chemtl@molecule"]["label"] == f"chemtl {name} / full, recipe molecule"
+    # the quick run's 2 epochs replace the recipe's 20 (as a given --epochs does); the rest is the recipe's
+    assert data["recipes"] == {
+        "none": None,
+        "molecule": {"name": "molecule", "augment": "none", "train": {
+            "loss": "l1", "scheduler": "onecycle", "lr": 5e-4, "head_lr": 5e-3, "max_epochs": 2, "patience": None}},
+    }  # fmt: skip
+    base = work / "esol" / "scaffold_seed0_cap60"
+    plain = json.loads((base / f"chemtl-{name}" / "metrics.json").read_text())
+    recipe = json.loads((base / f"chemtl-{name}@molecule" / "metrics.json").read_text())
+    assert (plain["loss"], recipe["loss"], recipe["epochs_run"]) == ("mse", "l1", 2)
+    assert run["methods"]["chemtl"]["rmse"] != run["methods"]["chemtl@molecule"]["rmse"]
+
+
 @pytest.mark.parametrize(
     ("flags", "message"),
     [
@@ -201,13 +229,16 @@ def test_a_recipe_run_takes_the_recipes_settings_and_is_its_own_run():
 
     bench = load_benchmark("molecules", benchmarks_dir())
 
+    import common  # benchmarks/ is on sys.path once a benchmark is loaded
+
     def config(argv):
         args = bench.build_parser().parse_args(argv)
         args.epochs_given = args.epochs is not None  # as main() records before filling the default
         args.epochs = 40 if args.epochs is None else args.epochs
-        cfg = bench.chemtl_config(args, 2, "rdkit")
+        [recipe] = common.parse_recipes(args.recipe)
+        cfg = bench.chemtl_config(args, 2, "rdkit", recipe)
         fields = ("loss", "scheduler", "lr", "head_lr", "max_epochs", "patience", "seed", "features", "swa")
-        return {k: getattr(cfg, k) for k in fields}, bench.chemtl_augment(args)
+        return {k: getattr(cfg, k) for k in fields}, common.chemtl_augment(args, recipe)
 
     plain = config(["--features", "rdkit"])
     assert plain == (
@@ -224,4 +255,14 @@ def test_a_recipe_run_takes_the_recipes_settings_and_is_its_own_run():
     got, augment = config(["--recipe", "converge", "--epochs", "7"])
     assert (got["max_epochs"], got["scheduler"], got["swa"], augment) == (7, "cyclic", True, "random-smiles")
     assert bench.chemtl_dir_name("smiles-small", "rdkit", "molecule") == "chemtl-smiles-small+rdkit@molecule"
+    assert (
+        bench.chemtl_key("rdkit", "molecule") == "chemtl+rdkit@molecule"
+        and bench.chemtl_key("none") == "chemtl"
+    )
+    # a list of recipes, 'none' the training flags: each its own variant, in order
+    assert common.parse_recipes("none, molecule") == [None, "molecule"] and common.parse_recipes(None) == [
+        None
+    ]
+    with pytest.raises(ChemtlError, match=r"^--recipe 'molecule': given twice$"):
+        common.parse_recipes("molecule,none,molecule")
     assert bench.chemtl_dir_name("/m/smiles-small", "none") == "chemtl-smiles-small"

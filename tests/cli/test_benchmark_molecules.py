@@ -234,7 +234,7 @@ def test_a_recipe_run_takes_the_recipes_settings_and_is_its_own_run():
     def config(argv):
         args = bench.build_parser().parse_args(argv)
         args.epochs_given = args.epochs is not None  # as main() records before filling the default
-        args.epochs = 40 if args.epochs is None else args.epochs
+        args.epochs = bench.EPOCHS if args.epochs is None else args.epochs
         [recipe] = common.parse_recipes(args.recipe)
         cfg = bench.chemtl_config(args, 2, "rdkit", recipe)
         fields = ("loss", "scheduler", "lr", "head_lr", "max_epochs", "patience", "seed", "features", "swa")
@@ -242,7 +242,7 @@ def test_a_recipe_run_takes_the_recipes_settings_and_is_its_own_run():
 
     plain = config(["--features", "rdkit"])
     assert plain == (
-        {"loss": "mse", "scheduler": "constant", "lr": 1e-4, "head_lr": 1e-3, "max_epochs": 40, "patience": 8,
+        {"loss": "mse", "scheduler": "constant", "lr": 1e-4, "head_lr": 1e-3, "max_epochs": 12, "patience": 3,
          "seed": 2, "features": "rdkit", "swa": False},
         "none",
     )  # fmt: skip

@@ -1,7 +1,7 @@
 """The run ledger: a benchmark protocol longer than a session, finished in pieces that are kept.
 
 A benchmark's run directories live under ``build/`` and last as long as the machine; a protocol
-of many hours (the molecules benchmark with and without the hybrid head is about 8 hours of one
+of many hours (the molecules benchmark with and without its recipe is about 9 hours of one
 core, MoleculeACE 4-5 more) does not fit one session of a 2-core machine. So each finished run is
 also written down in the repository, ``benchmarks/results/ledger/BENCH/RUN.json``:
 

@@ -128,6 +128,15 @@ def test_a_recipe_run_is_its_own_run_with_the_recipes_settings(chemtl, tiny_smil
         "--results-dir", tmp_path / "r", "--docs", tmp_path / "B.md",
     )  # fmt: skip
     assert code == 2 and err == "error: unknown recipe 'nope'; choose one of converge, molecule\n"
+    # 'none' is the training flags: the plain run, in its own directory
+    code, _, err = chemtl(
+        "benchmark", "moleculeace", "--quick", "--model", tiny_smiles_model, "--recipe", "None",
+        "--results-dir", tmp_path / "r", "--docs", tmp_path / "B.md", "--work-dir", work,
+    )  # fmt: skip
+    assert code == 0, err
+    r = json.loads((tmp_path / "r" / "moleculeace.quick.json").read_text())
+    assert r["data"]["recipe"] is None and r["data"]["train_config"]["loss"] == "mse"
+    assert (work / "CHEMBL4616_EC50" / "seed0_cap100" / f"chemtl-{Path(tiny_smiles_model).name}").is_dir()
 
 
 def test_bad_sets_are_one_line_errors(chemtl, tmp_path):

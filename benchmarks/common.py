@@ -303,6 +303,17 @@ def parse_recipes(text: str | None) -> list[str | None]:
     return names
 
 
+def parse_recipe(text: str | None) -> str | None:
+    """``--recipe NAME`` of a benchmark that takes one: ``parse_recipes`` of it, which must name one
+    (None: the training flags)."""
+    from chemtl.errors import ChemtlError
+
+    first, *more = parse_recipes(text)
+    if more:
+        raise ChemtlError(f"--recipe {text!r}: this benchmark takes one recipe")
+    return first
+
+
 def recipe_train_settings(args: Any, name: str) -> tuple[dict[str, Any], str]:
     """Recipe ``name``'s ``TrainConfig`` fields and its ``DataConfig.augment``
     (``chemtl.training.recipes``; ``auto`` is randomised SMILES for these SMILES sets); ``--epochs``
@@ -333,11 +344,8 @@ def recipe_record(args: Any, name: str | None) -> dict[str, Any] | None:
     """What a result records of recipe ``name``: its name, training settings and augmentation."""
     if name is None:
         return None
-    return {
-        "name": name,
-        "train": recipe_train_settings(args, name)[0],
-        "augment": chemtl_augment(args, name),
-    }
+    settings, augment = recipe_train_settings(args, name)
+    return {"name": name, "train": settings, "augment": augment}
 
 
 def recipe_text(args: Any, name: str | None) -> str:

@@ -484,10 +484,7 @@ def main(argv: list[str] | None = None) -> dict[str, Path]:
         raise ChemtlError(f"--epochs {args.epochs}: use at least 1")
     if args.rf_trees is not None and args.rf_trees < 1:
         raise ChemtlError(f"--rf-trees {args.rf_trees}: use at least 1")
-    if args.recipe is not None and args.recipe.strip().lower() == "none":
-        args.recipe = None  # the training flags, as in the molecules benchmark's list
-    if args.recipe is not None:
-        common.recipe_train_settings(args, args.recipe)  # an unknown name fails here, before any run
+    args.recipe = common.parse_recipe(args.recipe)  # an unknown name fails here, before any run
 
     notes: list[str] = []
     kept = Ledger.from_args(args, NAME, common.results_dir(args.results_dir))

@@ -266,11 +266,12 @@ def run_chemtl(
     ledger_run: str | None = None,
     what: str | None = None,
 ):
-    """One fine-tuning run (``what``: its method key in the log; default from its features), or the finished one in ``run_dir`` when its key matches (the weights
+    """One fine-tuning run, or the finished one in ``run_dir`` when its key matches (the weights
     hash of the model, the hashes of the rows, inputs and targets, the data, training and strategy
     configs; the split file's path is left out, so a moved work directory still reuses it), or its
     record in ``ledger`` (``ledger_run``); an interrupted one resumes. ``augment``: the data
-    config's training-batch augmentation. Its test metrics and cost; its predictions stay in
+    config's training-batch augmentation; ``what``: the run's method key in the log (default from
+    its features). Its test metrics and cost; its predictions stay in
     predictions.csv (and, for the val and test rows, in the ledger)."""
     data, strategy = _chemtl_data(dataset, split, split_path, augment)
     done = common.finetune_pinned(

@@ -81,14 +81,21 @@ def test_quick_moleculeace_run_writes_result_and_reuses_runs(chemtl, tiny_smiles
     assert Path(moved / "CHEMBL4616_EC50" / "seed0_cap100" / "split.json").is_file()
 
 
+def quick_variant(chemtl, model, tmp_path, *flags):
+    """A quick run of one chemtl variant (``flags``) into tmp_path's r/, B.md and work/: its exit
+    code, its stderr, and the result (None when it failed)."""
+    code, _, err = chemtl(
+        "benchmark", "moleculeace", "--quick", "--model", model, *flags,
+        "--results-dir", tmp_path / "r", "--docs", tmp_path / "B.md", "--work-dir", tmp_path / "work",
+    )  # fmt: skip
+    result = json.loads((tmp_path / "r" / "moleculeace.quick.json").read_text()) if code == 0 else None
+    return code, err, result
+
+
 def test_features_variant_trains_the_hybrid_head_in_its_own_run_dir(chemtl, tiny_smiles_model, tmp_path):
     work = tmp_path / "work"
-    code, _, err = chemtl(
-        "benchmark", "moleculeace", "--quick", "--model", tiny_smiles_model, "--features", "morgan",
-        "--results-dir", tmp_path / "r", "--docs", tmp_path / "B.md", "--work-dir", work,
-    )  # fmt: skip
+    code, err, r = quick_variant(chemtl, tiny_smiles_model, tmp_path, "--features", "morgan")
     assert code == 0, err
-    r = json.loads((tmp_path / "r" / "moleculeace.quick.json").read_text())
     assert r["data"]["methods"]["chemtl"]["label"] == (
         f"chemtl {Path(tiny_smiles_model).name} / full + morgan features"
     )
@@ -99,12 +106,8 @@ def test_features_variant_trains_the_hybrid_head_in_its_own_run_dir(chemtl, tiny
 
 def test_a_recipe_run_is_its_own_run_with_the_recipes_settings(chemtl, tiny_smiles_model, tmp_path):
     work = tmp_path / "work"
-    code, _, err = chemtl(
-        "benchmark", "moleculeace", "--quick", "--model", tiny_smiles_model, "--recipe", "molecule",
-        "--results-dir", tmp_path / "r", "--docs", tmp_path / "B.md", "--work-dir", work,
-    )  # fmt: skip
+    code, err, r = quick_variant(chemtl, tiny_smiles_model, tmp_path, "--recipe", "molecule")
     assert code == 0, err
-    r = json.loads((tmp_path / "r" / "moleculeace.quick.json").read_text())
     assert (
         r["data"]["methods"]["chemtl"]["label"]
         == f"chemtl {Path(tiny_smiles_model).name} / full, recipe molecule"
@@ -123,18 +126,13 @@ def test_a_recipe_run_is_its_own_run_with_the_recipes_settings(chemtl, tiny_smil
     run_dir = work / "CHEMBL4616_EC50" / "seed0_cap100" / f"chemtl-{Path(tiny_smiles_model).name}@molecule"
     metrics = json.loads((run_dir / "metrics.json").read_text())
     assert (metrics["loss"], metrics["epochs_run"], metrics["stopped_early"]) == ("l1", 2, False)
-    code, _, err = chemtl(
-        "benchmark", "moleculeace", "--quick", "--model", "none", "--recipe", "nope",
-        "--results-dir", tmp_path / "r", "--docs", tmp_path / "B.md",
-    )  # fmt: skip
+    code, err, _ = quick_variant(chemtl, "none", tmp_path, "--recipe", "nope")
     assert code == 2 and err == "error: unknown recipe 'nope'; choose one of converge, molecule\n"
+    code, err, _ = quick_variant(chemtl, "none", tmp_path, "--recipe", "molecule,converge")
+    assert code == 2 and err == "error: --recipe 'molecule,converge': this benchmark takes one recipe\n"
     # 'none' is the training flags: the plain run, in its own directory
-    code, _, err = chemtl(
-        "benchmark", "moleculeace", "--quick", "--model", tiny_smiles_model, "--recipe", "None",
-        "--results-dir", tmp_path / "r", "--docs", tmp_path / "B.md", "--work-dir", work,
-    )  # fmt: skip
+    code, err, r = quick_variant(chemtl, tiny_smiles_model, tmp_path, "--recipe", "None")
     assert code == 0, err
-    r = json.loads((tmp_path / "r" / "moleculeace.quick.json").read_text())
     assert r["data"]["recipe"] is None and r["data"]["train_config"]["loss"] == "mse"
     assert (work / "CHEMBL4616_EC50" / "seed0_cap100" / f"chemtl-{Path(tiny_smiles_model).name}").is_dir()
 

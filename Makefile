@@ -90,7 +90,7 @@ PRETRAIN_COMPOSITION_SMALL_DFT := $(BIN)/chemtl pretrain \
 PRETRAIN_SMILES_SMALL := $(BIN)/chemtl pretrain --corpus moses --kind smiles --size small --objective mlm \
 	--mask random --batch-size 128 --max-steps 1000 --lr 5e-4 --scheduler cosine --warmup-steps 60 --seed 0 \
 	--checkpoint-every 200 --no-progress --overwrite --out build/pretrained/smiles-small
-# Issue 15's second SMILES stage, IN PROGRESS (not shipped, not yet measured): smiles-small continued on
+# Issue 15's second SMILES stage, NOT DONE (not shipped; no finished run measured): smiles-small continued on
 # MOSES with span masking plus multi-task regression on 178 RDKit descriptors, 6000 steps of 128
 # (768k molecules). About 2.5-4 s a step on one thread beside another job (2026-12-01), so hours:
 # run it in pieces (the same command with --resume continues from its last checkpoint).

@@ -48,7 +48,7 @@ bench: install $(DFT_MODEL)/model.safetensors
 	$(BIN)/chemtl benchmark learning_curve --recipe converge --model composition-small-mp --sizes 50,100,200,500
 	$(BIN)/chemtl benchmark molecules --seeds 0,1,2 --rf-trees 200 --features rdkit --recipe none,molecule
 	$(BIN)/chemtl benchmark molecule_recipe
-	$(BIN)/chemtl benchmark moleculeace --epochs 12 --patience 3 --features morgan
+	$(BIN)/chemtl benchmark moleculeace --recipe molecule --features morgan
 	$(BIN)/chemtl benchmark pretraining_ablation --steps 400 --smiles-steps 150 --smiles-batch-size 32 \
 		--esol-size 300 --ft-epochs 20 --ft-patience 5
 	$(BIN)/chemtl benchmark fewshot

@@ -12,7 +12,11 @@ scale. Per set and seed, in this one script and on identical rows:
 - RF-ECFP: sklearn ``RandomForestRegressor`` on ECFP4 bits (RDKit Morgan, radius 2, 1024 bits, as
   MoleculeACE), ``n_estimators`` as MoleculeACE tuned it for the set, ``random_state=seed``;
 - SVM-ECFP: sklearn ``SVR`` on the same bits with MoleculeACE's tuned ``kernel`` (rbf), ``C``,
-  ``gamma`` and ``epsilon`` for the set.
+  ``gamma`` and ``epsilon`` for the set;
+- blend (``--blend svm``, the default when chemtl runs): ``w * chemtl + (1 - w) * SVM``, where the
+  SVM is the same SVR fitted on chemtl's own training rows only, and ``w`` in 0, 0.1, ..., 1 is the
+  one with the lowest RMSE on chemtl's validation rows (``chemtl.evaluate.blend``); its control is
+  SVM-ECFP alone, fitted on every training row.
 
 The peers' hyperparameters are MoleculeACE's own, chosen there by 5-fold cross-validation on the
 training rows and shipped with the package (``MoleculeACE/Data/configures/benchmark/<set>/
@@ -58,7 +62,8 @@ NAME = "moleculeace"
 DEFAULT_MODEL = "smiles-small"
 VAL_FRAC = 0.1
 ECFP_RADIUS, ECFP_BITS = 2, 1024
-METHODS = ("chemtl", "rf", "svm")
+METHODS = ("chemtl", "rf", "svm", "blend")
+PEERS = ("rf", "svm")
 QUICK = {"datasets": "CHEMBL4616_EC50", "size_cap": 100, "epochs": 2, "rf_trees": 20}
 CONFIG_DIR = ("Data", "configures", "benchmark")
 # Published test RMSE and cliff RMSE per set (MoleculeACE's Data/results/MoleculeACE_results.csv,
@@ -104,6 +109,7 @@ PUBLISHED_MEANS = (
     ("Transformer (SMILES tokens)", 0.896, 0.970),
 )
 LABELS = {"rf": "RF-ECFP", "svm": "SVM-ECFP"}
+BLEND_LABEL = "chemtl + SVM-ECFP blend (weight on validation rows)"
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -163,6 +169,13 @@ def build_parser() -> argparse.ArgumentParser:
         help="RandomForest trees for every set (default: MoleculeACE's tuned number for each set)",
     )
     p.add_argument("--rf-jobs", type=int, default=2, help="RandomForest n_jobs (default 2)")
+    p.add_argument(
+        "--blend",
+        choices=("svm", "none"),
+        default="svm",
+        help="also score chemtl blended with an SVM-ECFP fitted on chemtl's training rows, the weight "
+        "chosen on its validation rows (default svm; none: no blend)",
+    )
     p.add_argument(
         "--cliff-check",
         choices=("on", "off"),
@@ -376,6 +389,44 @@ def run_peer(
     return {**summary, "reused": False, "ledger": None}
 
 
+def run_blend(
+    params: dict[str, Any],
+    sub_ds,
+    split,
+    cliff: np.ndarray,
+    features,
+    chemtl_preds: dict[str, np.ndarray],
+) -> dict[str, Any]:
+    """chemtl's predictions blended with an SVR (``params``, MoleculeACE's SVM-ECFP settings)
+    fitted on chemtl's training rows only (its validation rows held out, as chemtl's were), the
+    weight chosen on those validation rows by ``chemtl.evaluate.blend.choose_weight``, scored on the
+    test rows. A deterministic fit of a second or so: computed again on every run, not kept."""
+    from sklearn.svm import SVR
+
+    from chemtl.evaluate.blend import blend, choose_weight
+
+    start = time.perf_counter()
+    y = np.asarray(sub_ds.targets, dtype=np.float64)
+    x = features()
+    svm = SVR(**params).fit(x[split.train], y[split.train])
+    svm_val, svm_test = svm.predict(x[split.val]), svm.predict(x[split.test])
+    weight, val_rmse = choose_weight(y[split.val], chemtl_preds["val"], svm_val)
+    preds = blend(chemtl_preds["test"], svm_test, weight)
+    return {
+        **_scores(y[split.test], preds, cliff),
+        "weight": weight,
+        "val_rmse": val_rmse[weight],
+        "val_rmse_by_weight": {f"{w:.1f}": round(v, 6) for w, v in val_rmse.items()},
+        "svm_train_rows_rmse": _scores(y[split.test], svm_test, cliff)["rmse"],
+        "wall_seconds": round(time.perf_counter() - start, 2),
+        "n_train": int(len(split.train)),
+        "n_val": int(len(split.val)),
+        "n_test": int(len(split.test)),
+        "reused": False,
+        "ledger": None,
+    }
+
+
 def run_chemtl(
     model: str,
     model_sha256: str,
@@ -391,10 +442,11 @@ def run_chemtl(
     ledger: Ledger | None = None,
     ledger_run: str | None = None,
     augment: str = "none",
-) -> dict[str, Any]:
+) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
     """One fine-tuning run (or the finished one in ``run_dir``), scored from its predictions.csv;
     or its record in ``ledger``, scored from the test predictions it kept. ``augment``: the
-    training-batch augmentation (``DataConfig.augment``)."""
+    training-batch augmentation (``DataConfig.augment``). Returns its predictions on the
+    validation and test rows (``{"val", "test"}``) and its scores."""
     from chemtl.errors import ChemtlError
     from chemtl.evaluate.compare import strategy_config
     from chemtl.training.config import DataConfig
@@ -422,14 +474,21 @@ def run_chemtl(
     else:
         if done.reused:
             log(f"    chemtl: reused finished run in {run_dir}")
-        kept, where = common.kept_predictions(run_dir, ("test",)), str(run_dir / "predictions.csv")
+        kept, where = common.kept_predictions(run_dir, ("val", "test")), str(run_dir / "predictions.csv")
     test = kept.get("test") or {"rows": [], "predictions": []}
     rows, preds = test["rows"], np.asarray(test["predictions"], dtype=np.float64)
     if rows != [int(i) for i in split.test]:
         raise ChemtlError(f"{where}: its test rows are not the split's")
+    val = kept.get("val") or {"rows": [], "predictions": []}
+    if val["rows"] != [int(i) for i in split.val]:
+        raise ChemtlError(f"{where}: its validation rows are not the split's")
     y = np.asarray(sub_ds.targets, dtype=np.float64)[split.test]
     metrics = done.metrics
-    return {
+    predictions = {
+        "val": np.asarray(val["predictions"], dtype=np.float64),
+        "test": preds,
+    }
+    return predictions, {
         **_scores(y, preds, cliff),
         "val_rmse": (metrics.get("val") or {}).get("rmse"),
         "wall_seconds": round(float(done.stamp.get("wall_seconds") or 0.0), 2),
@@ -499,8 +558,14 @@ def main(argv: list[str] | None = None) -> dict[str, Path]:
 
     from chemtl.evaluate.baselines import morgan_features
 
-    ran = {"chemtl": model is not None, "rf": True, "svm": True}
+    ran = {
+        "chemtl": model is not None,
+        "rf": True,
+        "svm": True,
+        "blend": model is not None and args.blend == "svm",
+    }
     labels = {
+        "blend": BLEND_LABEL,
         "chemtl": f"chemtl {Path(model).name if model else '-'} / full"
         + ("" if args.features == "none" else f" + {args.features} features")
         + ("" if args.recipe is None else f", recipe {args.recipe}"),
@@ -557,7 +622,7 @@ def main(argv: list[str] | None = None) -> dict[str, Path]:
                 "methods": {},
             }
             if model is not None:
-                out = run_chemtl(
+                chemtl_preds, out = run_chemtl(
                     model,
                     model_sha256,
                     name,
@@ -598,6 +663,13 @@ def main(argv: list[str] | None = None) -> dict[str, Path]:
                     f"    {LABELS[method]}: RMSE {out['rmse']:.4f}, cliff RMSE {_fmt(out['cliff_rmse'])} "
                     f"({out['wall_seconds']:.1f} s)"
                 )
+            if ran["blend"]:
+                out = run_blend(params["svm"], sub_ds, split, cliff, features, chemtl_preds)
+                run["methods"]["blend"] = out
+                log(
+                    f"    blend: weight {out['weight']:.1f} on chemtl (val RMSE {out['val_rmse']:.4f}), RMSE "
+                    f"{out['rmse']:.4f}, cliff RMSE {_fmt(out['cliff_rmse'])} ({out['wall_seconds']:.1f} s)"
+                )
             runs.append(run)
 
     # ---- per set (mean over seeds), then the means over the sets
@@ -615,6 +687,7 @@ def main(argv: list[str] | None = None) -> dict[str, Path]:
                 if got
                 else None
             )
+        entry["blend_weights"] = [r["methods"]["blend"]["weight"] for r in mine if "blend" in r["methods"]]
         pub = PUBLISHED.get(name)
         entry["published"] = {
             "rf": {"rmse": pub[0], "cliff_rmse": pub[1]},
@@ -651,6 +724,22 @@ def main(argv: list[str] | None = None) -> dict[str, Path]:
         if not full_protocol:
             common.withhold(t, "not the full protocol (sets, size cap or --rf-trees)")
         targets_out.append(t)
+    if ran["blend"]:
+        blend_mean, svm_mean = means["blend"]["rmse"], means["svm"]["rmse"]
+        t = common.target(
+            f"blend mean test RMSE over the {len(sets)} sets at or below its control SVM-ECFP's (same run)",
+            blend_mean,
+            svm_mean,
+            "<=",
+        )
+        t["value"], t["target"] = common.rounded(blend_mean), common.rounded(svm_mean)
+        t["note"] = (
+            f"blend / SVM-ECFP {blend_mean / svm_mean:.3f}; blend / RF-ECFP "
+            f"{blend_mean / means['rf']['rmse']:.3f}; blend / chemtl {blend_mean / chemtl_mean:.3f}"
+        )
+        if not full_protocol:
+            common.withhold(t, "not the full protocol (sets, size cap or --rf-trees)")
+        targets_out.append(t)
 
     # ---- tables
     shown = [m for m in METHODS if ran[m]]
@@ -679,6 +768,7 @@ def main(argv: list[str] | None = None) -> dict[str, Path]:
             + [_fmt(e[m]["rmse"]) for m in shown]
             + [_fmt(e["published"]["rf"]["rmse"]), _fmt(e["published"]["svm"]["rmse"])]
             + [f"{rp['RF_ECFP'].get('n_estimators')} / {rp['SVM_ECFP'].get('C')}"]
+            + ([" / ".join(f"{w:.1f}" for w in e["blend_weights"])] if ran["blend"] else [])
         )
         cliff_rows.append(
             [name, e["test_cliffs"]]
@@ -697,10 +787,17 @@ def main(argv: list[str] | None = None) -> dict[str, Path]:
         {
             "title": "Test RMSE per set",
             "columns": ["set", "train/val/test", *cols, "RF-ECFP published", "SVM-ECFP published"]
-            + ["RF trees / SVM C"],
+            + ["RF trees / SVM C"]
+            + (["blend weight on chemtl"] if ran["blend"] else []),
             "rows": rmse_rows,
             "note": "train/val/test: chemtl's rows (the peers fit on train and val together). RF trees / "
-            "SVM C: MoleculeACE's tuned values for the set.",
+            "SVM C: MoleculeACE's tuned values for the set."
+            + (
+                " Blend weight: the w of w * chemtl + (1 - w) * SVM chosen on chemtl's validation rows "
+                "(per seed)."
+                if ran["blend"]
+                else ""
+            ),
         },
         {
             "title": "RMSE on the test activity-cliff compounds per set",
@@ -755,6 +852,14 @@ def main(argv: list[str] | None = None) -> dict[str, Path]:
         "C 10 on 27 sets, gamma 0.01, epsilon 0.1), both on RDKit Morgan bits (radius 2, 1024 bits) of every "
         "training row. MoleculeACE's SVM is an RBF-kernel SVR on the bits, not a Tanimoto-kernel one.",
     ]
+    if ran["blend"]:
+        notes.append(
+            f"{BLEND_LABEL}: w * chemtl + (1 - w) * SVR, the SVR with SVM-ECFP's settings but fitted on "
+            "chemtl's training rows only (90% of the shipped training rows; SVM-ECFP itself fits on all of "
+            "them), w in 0, 0.1, ..., 1 with the lowest RMSE on chemtl's validation rows (ties: the larger w; "
+            "chemtl.evaluate.blend). Its control is SVM-ECFP alone; the targets above on chemtl are chemtl's "
+            "alone, not the blend's."
+        )
     if train_cfg is not None:
         notes.append(
             "chemtl training: "
@@ -782,8 +887,13 @@ def main(argv: list[str] | None = None) -> dict[str, Path]:
             f"Test RMSE and RMSE on activity-cliff compounds on {len(sets)} MoleculeACE set(s), each on its "
             "shipped train/test split: "
             + (f"chemtl fine-tuned from {model} (full), " if model else "no chemtl model, ")
-            + "and MoleculeACE's RF-ECFP and SVM-ECFP with its tuned hyperparameters, all in this run on the "
-            "same rows; MoleculeACE's published per-set and mean numbers beside."
+            + "and MoleculeACE's RF-ECFP and SVM-ECFP with its tuned hyperparameters"
+            + (
+                ", and chemtl blended with an SVM-ECFP (the weight chosen on validation rows)"
+                if ran["blend"]
+                else ""
+            )
+            + ", all in this run on the same rows; MoleculeACE's published per-set and mean numbers beside."
         ),
         "split": f"MoleculeACE's shipped train/test split; chemtl validation {VAL_FRAC:.0%} of train (seeded)"
         + (f"; sets capped at {args.size_cap} rows" if args.size_cap else ""),

@@ -18,7 +18,7 @@ def bench():
     return load_benchmark("moleculeace", benchmarks_dir())
 
 
-def test_quick_moleculeace_run_writes_result_and_reuses_runs(chemtl, tiny_smiles_model, tmp_path):
+def test_quick_moleculeace_run_writes_result_and_reuses_runs(chemtl, tiny_smiles_model, tmp_path, bench):
     results, docs, work = tmp_path / "results", tmp_path / "BENCHMARKS.md", tmp_path / "work"
     argv = (
         "benchmark", "moleculeace", "--quick", "--model", tiny_smiles_model, "--cliff-check", "on",
@@ -52,8 +52,8 @@ def test_quick_moleculeace_run_writes_result_and_reuses_runs(chemtl, tiny_smiles
     [run] = data["runs"]
     # the shipped train/test sides; chemtl's validation rows are 10% of the training rows
     assert run["sizes"] == {"train": 75, "val": 8, "test": 17} and run["test_cliffs"] == 11
-    assert list(run["methods"]) == ["chemtl", "rf", "svm"]
-    c, rf, svm = (run["methods"][m] for m in ("chemtl", "rf", "svm"))
+    assert list(run["methods"]) == ["chemtl", "rf", "svm", "blend"]
+    c, rf, svm, bl = (run["methods"][m] for m in ("chemtl", "rf", "svm", "blend"))
     assert (c["n_train"], c["n_val"], c["n_test"], c["epochs_run"], c["reused"]) == (75, 8, 17, 2, False)
     assert c["rmse"] > 0 and c["cliff_rmse"] > 0
     assert (rf["n_train"], rf["n_test"], svm["n_train"], svm["n_test"]) == (83, 17, 83, 17)
@@ -62,7 +62,15 @@ def test_quick_moleculeace_run_writes_result_and_reuses_runs(chemtl, tiny_smiles
     assert round(svm["rmse"], 6) == 0.702122 and round(svm["cliff_rmse"], 6) == 0.705641
     assert data["means"]["rf"] == data["summary"]["CHEMBL4616_EC50"]["rf"]
     assert data["published_means_same_sets"]["svm"] == {"rmse": 0.635267778, "cliff_rmse": 0.692430037}
-    assert [t["pass"] for t in r["targets"]] == [None, None]  # a smoke run claims no target
+    # the blend: an SVR on chemtl's 75 training rows only, the weight chosen on its 8 validation rows
+    assert (bl["n_train"], bl["n_val"], bl["n_test"]) == (75, 8, 17)
+    assert round(bl["svm_train_rows_rmse"], 6) == 0.707749 and bl["weight"] in [i / 10 for i in range(11)]
+    assert round(bl["val_rmse"], 6) == min(bl["val_rmse_by_weight"].values())
+    assert_blend_recomputes(bench, bl, work / "CHEMBL4616_EC50" / "seed0_cap100", tiny_smiles_model)
+    assert data["summary"]["CHEMBL4616_EC50"]["blend_weights"] == [bl["weight"]]
+    assert r["tables"][1]["columns"][-1] == "blend weight on chemtl"
+    assert [t["pass"] for t in r["targets"]] == [None, None, None]  # a smoke run claims no target
+    assert r["targets"][2]["name"].startswith("blend mean test RMSE over the 1 sets at or below its control")
     assert r["targets"][0]["target"] == 0.6505 and r["targets"][1]["target"] == 0.7021
     assert r["tables"][1]["rows"][0][:2] == ["CHEMBL4616_EC50", "75/8/17"]
     page = docs.read_text()
@@ -79,6 +87,29 @@ def test_quick_moleculeace_run_writes_result_and_reuses_runs(chemtl, tiny_smiles
     assert all(again[m]["reused"] is True for m in ("chemtl", "rf", "svm"))
     assert [again[m]["rmse"] for m in ("chemtl", "rf", "svm")] == [c["rmse"], rf["rmse"], svm["rmse"]]
     assert Path(moved / "CHEMBL4616_EC50" / "seed0_cap100" / "split.json").is_file()
+
+
+def assert_blend_recomputes(bench, bl, base, model):
+    """The blend's numbers, computed again here from chemtl's predictions.csv and a fresh SVR."""
+    import csv
+
+    from sklearn.svm import SVR
+
+    from chemtl.data import load_dataset
+    from chemtl.evaluate.baselines import morgan_features
+
+    ds = load_dataset("moleculeace_CHEMBL4616_EC50")
+    sub = ds.subset(bench.capped_rows(len(ds), 100, "CHEMBL4616_EC50"))
+    split = bench.make_split(sub, "CHEMBL4616_EC50", 0)
+    y, x = np.asarray(sub.targets, dtype=np.float64), morgan_features(sub.inputs, 2, 1024)
+    with (base / f"chemtl-{Path(model).name}" / "predictions.csv").open(newline="") as handle:
+        kept = {(row["split"], int(row["row"])): float(row["prediction"]) for row in csv.DictReader(handle)}
+    svm = SVR(C=10, epsilon=0.1, gamma=0.01, kernel="rbf").fit(x[split.train], y[split.train])
+    for side, rows in (("val", split.val), ("test", split.test)):
+        mine = np.array([kept[(side, int(i))] for i in rows])
+        pred = bl["weight"] * mine + (1 - bl["weight"]) * svm.predict(x[rows])
+        rmse = float(np.sqrt(np.mean((pred - y[rows]) ** 2)))
+        assert rmse == pytest.approx(bl["val_rmse"] if side == "val" else bl["rmse"], abs=1e-12)
 
 
 def quick_variant(chemtl, model, tmp_path, *flags):
@@ -169,3 +200,18 @@ def test_moleculeace_hyperparameters_come_from_its_package(bench):
         "gamma": 0.01,
         "kernel": "rbf",
     }
+
+
+def test_blend_none_scores_chemtl_and_the_peers_only(chemtl, tiny_smiles_model, tmp_path, bench, capsys):
+    code, err, r = quick_variant(chemtl, tiny_smiles_model, tmp_path, "--blend", "none")
+    assert code == 0, err
+    assert list(r["data"]["runs"][0]["methods"]) == ["chemtl", "rf", "svm"]
+    assert len(r["targets"]) == 2 and r["data"]["methods"]["blend"]["run"] is False
+    assert r["tables"][1]["columns"][-1] == "RF trees / SVM C"
+    capsys.readouterr()
+    with pytest.raises(SystemExit) as exit_info:
+        bench.main(["--quick", "--blend", "rf", "--results-dir", str(tmp_path / "r2")])
+    err = capsys.readouterr().err
+    assert exit_info.value.code == 2 and len(err.strip().splitlines()) == 1
+    assert err.startswith("error: chemtl benchmark moleculeace: argument --blend: invalid choice: 'rf'")
+    assert not (tmp_path / "r2").exists()

@@ -163,7 +163,7 @@ def test_a_recipe_list_gives_one_chemtl_variant_per_recipe(chemtl, tiny_smiles_m
     assert code == 0, err
     data = json.loads((results / "molecules.quick.json").read_text())["data"]
     [run] = data["runs"]
-    assert list(run["methods"]) == ["chemtl", "chemtl@molecule", "rf"]
+    assert list(run["methods"]) == ["chemtl", "chemtl@molecule", "rf", "chemtl-chosen-on-val"]
     name = Path(tiny_smiles_model).name
     assert data["methods"]["chemtl@molecule"]["label"] == f"chemtl {name} / full, recipe molecule"
     # the quick run's 2 epochs replace the recipe's 20 (as a given --epochs does); the rest is the recipe's
@@ -177,6 +177,29 @@ def test_a_recipe_list_gives_one_chemtl_variant_per_recipe(chemtl, tiny_smiles_m
     recipe = json.loads((base / f"chemtl-{name}@molecule" / "metrics.json").read_text())
     assert (plain["loss"], recipe["loss"], recipe["epochs_run"]) == ("mse", "l1", 2)
     assert run["methods"]["chemtl"]["rmse"] != run["methods"]["chemtl@molecule"]["rmse"]
+    # two variants: the one with the lower validation RMSE is also reported, as chosen on validation rows
+    vals = {k: run["methods"][k]["val_rmse"] for k in ("chemtl", "chemtl@molecule")}
+    pick = min(vals, key=vals.get)
+    chosen = run["methods"]["chemtl-chosen-on-val"]
+    assert data["selection"] == {"esol/scaffold": {"chosen": pick, "val_rmse": vals}}
+    assert (chosen["chosen"], chosen["rmse"], chosen["ledger"]) == (pick, run["methods"][pick]["rmse"], None)
+    walls = run["methods"]["chemtl"]["wall_seconds"] + run["methods"]["chemtl@molecule"]["wall_seconds"]
+    assert chosen["wall_seconds"] == round(walls, 2)
+    assert data["methods"]["chemtl-chosen-on-val"] == {
+        "label": "chemtl, variant chosen on validation rows",
+        "run": True,
+    }
+    result = json.loads((results / "molecules.quick.json").read_text())
+    table = result["tables"][-1]
+    assert table["columns"] == ["dataset", "split", "chemtl", "chemtl@molecule", "chosen"]
+    assert table["rows"] == [
+        ["esol", "scaffold", f"{vals['chemtl']:.4f}", f"{vals['chemtl@molecule']:.4f}", pick]
+    ]
+    names = [t["name"] for t in result["targets"]]
+    assert names[-2:] == [
+        "chemtl-chosen-on-val mean test RMSE below RF-Morgan's, (dataset, split) pairs",
+        "worst chemtl-chosen-on-val / Chemprop mean test RMSE ratio over the (dataset, split) pairs",
+    ]
 
 
 @pytest.mark.parametrize(
@@ -193,7 +216,10 @@ def test_a_recipe_list_gives_one_chemtl_variant_per_recipe(chemtl, tiny_smiles_m
             ("--splits", "scaffold,scaffold"),
             "error: --splits 'scaffold,scaffold': choose from scaffold, random",
         ),
-        (("--recipe", "nope"), "error: unknown recipe 'nope'; choose one of converge, molecule"),
+        (
+            ("--recipe", "nope"),
+            "error: unknown recipe 'nope'; choose one of converge, molecule, molecule-long",
+        ),
     ],
 )
 def test_bad_values_are_one_line_errors(chemtl, tmp_path, flags, message):

@@ -116,6 +116,18 @@ def test_recipe_sets_defaults_and_given_flags_win():
         False,
     )
     assert (mol.max_epochs, mol.patience, args.augment) == (20, None, "none")
+    # molecule-long: the same over 30 epochs
+    args = parse_args(build_parser(), [*base, "--recipe", "molecule-long"])
+    long = train_config_from_args(args)
+    assert (long.loss, long.scheduler, long.lr, long.head_lr, long.max_epochs, long.patience) == (
+        "l1",
+        "onecycle",
+        5e-4,
+        5e-3,
+        30,
+        None,
+    )
+    assert args.augment == "none"
     # a flag given on the command line wins over the recipe, before or after it
     args = parse_args(build_parser(), [*base, "--epochs", "50", "--recipe", "converge", "--loss", "mse"])
     assert (args.epochs, args.loss, args.scheduler) == (50, "mse", "cyclic")

@@ -45,6 +45,7 @@ if __package__ in (None, ""):
 
 import common  # noqa: E402
 import ledger  # noqa: E402
+import molecule_peers  # noqa: E402
 import molecules  # noqa: E402
 import recipe  # noqa: E402
 
@@ -181,7 +182,7 @@ def main(argv: list[str] | None = None) -> dict[str, Path]:
     tag = molecules.run_tag(args.split, args.seed, args.size_cap)
     base_dir = work / args.dataset / tag
     split_path = save_split(split, base_dir / "split.json", inputs=sub_ds.inputs)
-    split_sha = molecules._split_hash(split)
+    split_sha = molecule_peers._split_hash(split)
     sizes = split.sizes
     units = ds.info.get("units") or ""
     log(
@@ -481,17 +482,17 @@ def _peer(run_dir: Path, kind: str, sub_ds, split, record: dict[str, Any] | None
     )  # fmt: skip
     if kind == "chemprop":
         out["version"] = config.get("chemprop_version")
-    if not molecules.same_rows(stamp, sub_ds, split):
+    if not molecule_peers.same_rows(stamp, sub_ds, split):
         out["status"] = "not run on these rows (its split, inputs or targets hash differs)"
         return out
     if kind == "chemprop" and not from_ledger:
         score = (
-            molecules.chemprop_kept_score(run_dir, sub_ds, split)
+            molecule_peers.chemprop_kept_score(run_dir, sub_ds, split)
             if (run_dir / "test_preds.csv").is_file()
             else None
         )
     else:  # the RandomForest's stamp, like every ledger record, keeps its test predictions
-        score = molecules.rf_kept_score(stamp, sub_ds, split)
+        score = molecule_peers.rf_kept_score(stamp, sub_ds, split)
     if score is None:
         out["status"] = "not run (no kept predictions)"
         return out

@@ -18,7 +18,7 @@ from chemtl.cli._common import add_verb
 
 BENCHMARKS_ENV = "CHEMTL_BENCHMARKS_DIR"
 _NAME = re.compile(r"[A-Za-z][A-Za-z0-9_]*")
-_NOT_BENCHMARKS = {"common"}
+_NOT_BENCHMARKS = {"common", "ledger", "molecule_peers"}  # helper modules of the scripts
 
 
 def register(subparsers) -> None:

@@ -158,7 +158,9 @@ def test_a_recipe_run_is_its_own_run_with_the_recipes_settings(chemtl, tiny_smil
     metrics = json.loads((run_dir / "metrics.json").read_text())
     assert (metrics["loss"], metrics["epochs_run"], metrics["stopped_early"]) == ("l1", 2, False)
     code, err, _ = quick_variant(chemtl, "none", tmp_path, "--recipe", "nope")
-    assert code == 2 and err == "error: unknown recipe 'nope'; choose one of converge, molecule, molecule-long\n"
+    assert (
+        code == 2 and err == "error: unknown recipe 'nope'; choose one of converge, molecule, molecule-long\n"
+    )
     code, err, _ = quick_variant(chemtl, "none", tmp_path, "--recipe", "molecule,converge")
     assert code == 2 and err == "error: --recipe 'molecule,converge': this benchmark takes one recipe\n"
     # 'none' is the training flags: the plain run, in its own directory

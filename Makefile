@@ -46,7 +46,7 @@ bench: install $(DFT_MODEL)/model.safetensors
 	$(BIN)/chemtl benchmark recipe
 	$(BIN)/chemtl benchmark matbench_expt_gap --recipe converge --models composition-small-mp,$(DFT_MODEL)
 	$(BIN)/chemtl benchmark learning_curve --recipe converge --model composition-small-mp --sizes 50,100,200,500
-	$(BIN)/chemtl benchmark molecules --seeds 0,1,2 --rf-trees 200 --features rdkit --recipe none,molecule
+	$(BIN)/chemtl benchmark molecules --seeds 0,1,2 --rf-trees 200 --features rdkit --recipe none,molecule,molecule-long
 	$(BIN)/chemtl benchmark molecule_recipe
 	$(BIN)/chemtl benchmark moleculeace --recipe molecule --features morgan
 	$(BIN)/chemtl benchmark pretraining_ablation --steps 400 --smiles-steps 150 --smiles-batch-size 32 \
